@@ -1,0 +1,1 @@
+"""Pure Python + PyTorch: no Qt import may appear anywhere below this package."""

@@ -1,0 +1,204 @@
+"""Strokes or image files → a 28×28 digit made the way MNIST was made.
+
+MNIST's recipe (LeCun et al.): take the ink's bounding box, scale it so the longer side is
+20 px keeping the aspect ratio (anti-aliased, hence grey levels), then place it in a 28×28
+field so that its centre of mass sits at the centre. White ink on black, values in [0, 1].
+Pure numpy/Pillow: the GUI, the CLI and the benchmarks all call this one module.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+FIELD = 28
+BOX = 20
+SUPERSAMPLE = 4  # strokes are drawn at 4×20 px and averaged down: real area anti-aliasing
+MAX_SIDE = 2048  # larger images are shrunk first so a 10,000² photo costs no gigabytes
+INK_THRESHOLD = 0.1
+
+Point = Sequence[float]
+Stroke = Sequence[Point]
+
+
+class ImageError(ValueError):
+    """An image that cannot be read as a digit; the message says why in one sentence."""
+
+
+def ink_bbox(image: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) exclusive of the pixels brighter than ``threshold``."""
+    rows = np.flatnonzero((image > threshold).any(axis=1))
+    cols = np.flatnonzero((image > threshold).any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) of the intensity-weighted centre, in pixel-centre coordinates."""
+    total = float(image.sum())
+    if total <= 0:
+        return (image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2
+    rows = np.arange(image.shape[0], dtype=np.float64)
+    cols = np.arange(image.shape[1], dtype=np.float64)
+    return (
+        float((image.sum(axis=1) * rows).sum() / total),
+        float((image.sum(axis=0) * cols).sum() / total),
+    )
+
+
+def fit_to_mnist(ink: np.ndarray) -> np.ndarray | None:
+    """Float image with bright ink → 28×28 float32; ``None`` when there is no ink."""
+    bbox = ink_bbox(ink)
+    if bbox is None:
+        return None
+    top, left, bottom, right = bbox
+    crop = ink[top:bottom, left:right].astype(np.float32)
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    new_w = max(1, round(width * scale))
+    new_h = max(1, round(height * scale))
+    resized = Image.fromarray(crop, mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS)
+    small = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    com_row, com_col = center_of_mass(small)
+    centre = (FIELD - 1) / 2
+    off_row = int(round(centre - com_row))
+    off_col = int(round(centre - com_col))
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    # Paste with clipping: a lopsided digit may be pushed a little past the border.
+    r0, c0 = max(off_row, 0), max(off_col, 0)
+    r1, c1 = min(off_row + new_h, FIELD), min(off_col + new_w, FIELD)
+    field[r0:r1, c0:c1] = small[r0 - off_row : r1 - off_row, c0 - off_col : c1 - off_col]
+    return field
+
+
+def strokes_bbox(strokes: Sequence[Stroke], pen_width: float) -> tuple[float, float, float, float]:
+    points = np.array([p for stroke in strokes for p in stroke], dtype=np.float64)
+    radius = pen_width / 2
+    x0, y0 = points.min(axis=0) - radius
+    x1, y1 = points.max(axis=0) + radius
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def render_strokes(
+    strokes: Sequence[Stroke], pen_width: float, longest_side_px: int = BOX * SUPERSAMPLE
+) -> np.ndarray | None:
+    """Draw the strokes (round caps and joins) cropped to their ink, longer side ``longest_side_px``."""
+    strokes = [s for s in strokes if len(s) > 0]
+    if not strokes or pen_width <= 0:
+        return None
+    x0, y0, x1, y1 = strokes_bbox(strokes, pen_width)
+    scale = longest_side_px / max(x1 - x0, y1 - y0)
+    width = max(1, int(np.ceil((x1 - x0) * scale)))
+    height = max(1, int(np.ceil((y1 - y0) * scale)))
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    line_width = max(1.0, pen_width * scale)
+    radius = line_width / 2
+    for stroke in strokes:
+        pts = [((x - x0) * scale, (y - y0) * scale) for x, y in stroke]
+        if len(pts) > 1:
+            draw.line(pts, fill=255, width=int(round(line_width)), joint="curve")
+        for px, py in (pts[0], pts[-1]) if len(pts) > 1 else pts:
+            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
+        if len(pts) > 2:  # round joins for every vertex, so sharp turns stay solid
+            for px, py in pts[1:-1]:
+                draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def strokes_to_mnist(
+    strokes: Sequence[Stroke], pen_width: float, canvas_size: tuple[int, int] | None = None
+) -> np.ndarray | None:
+    """A drawing (strokes in canvas pixels) → 28×28 MNIST-style; ``None`` when empty.
+
+    ``canvas_size`` is accepted for callers that have it; the crop to the ink makes the
+    result independent of where and how large the person drew.
+    """
+    ink = render_strokes(strokes, pen_width)
+    return None if ink is None else fit_to_mnist(ink)
+
+
+def _flatten_to_gray(image: Image.Image) -> np.ndarray:
+    """Any Pillow mode → float gray in [0, 1], transparent areas taken as background."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        return np.clip(array / peak, 0, 1).astype(np.float32)
+    if image.mode == "F":
+        array = np.asarray(image, dtype=np.float32)
+        peak = float(array.max()) or 1.0
+        return np.clip(array / peak if peak > 1 else array, 0, 1)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        alpha = rgba[..., 3]
+        if float(alpha.min()) < 0.99:
+            # Ink is what is opaque and differs from the transparent background's colour.
+            opaque_gray = gray[alpha > 0.5]
+            dark_ink = opaque_gray.size > 0 and float(np.median(opaque_gray)) < 0.5
+            ink = (1.0 - gray) if dark_ink else gray
+            return 1.0 - np.clip(ink * alpha, 0, 1)  # as dark ink on white, for the next step
+        return gray
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def image_to_mnist(image: Image.Image) -> np.ndarray:
+    """A Pillow image of one digit, light or dark background → 28×28 MNIST-style."""
+    try:
+        image.seek(0)  # first frame of animated images
+    except (AttributeError, EOFError):
+        pass
+    image = ImageOps.exif_transpose(image) or image
+    if max(image.size) > MAX_SIDE:
+        image = image.copy()
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    gray = _flatten_to_gray(image)
+    if gray.size == 0:
+        raise ImageError("the image has no pixels")
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    ink = (background - gray) if background > 0.5 else (gray - background)
+    ink = np.clip(ink, 0, None)
+    peak = float(ink.max())
+    if peak < 0.15:
+        raise ImageError("the image is blank: no ink stands out from its background")
+    ink = ink / peak
+    result = fit_to_mnist(ink)
+    if result is None:
+        raise ImageError("the image is blank: no ink stands out from its background")
+    return result
+
+
+def load_image_as_mnist(path: str | os.PathLike) -> np.ndarray:
+    """Open an image file for ``predict`` and "Open image"; bad files raise ``ImageError``."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise ImageError(f"{name} does not exist")
+    if os.path.isdir(name):
+        raise ImageError(f"{name} is a folder, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(name) as image:
+                image.load()
+                return image_to_mnist(image)
+    except ImageError as exc:
+        raise ImageError(f"{os.path.basename(name)}: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{os.path.basename(name)} is not an image Pillow can read") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{os.path.basename(name)} is too large to open safely") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{os.path.basename(name)} could not be read ({exc})") from None
+
+
+def to_uint8(image28: np.ndarray) -> np.ndarray:
+    return (np.clip(image28, 0, 1) * 255).round().astype(np.uint8)
