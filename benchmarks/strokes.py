@@ -23,7 +23,7 @@ import numpy as np
 from mnist_desk.core.handwriting import STYLES, default_pen_width, our_digit, place_strokes
 from mnist_desk.core.predict import Predictor
 from mnist_desk.core.preprocess import strokes_to_mnist
-from mnist_desk.resources import default_checkpoint_path
+from mnist_desk.paths import default_checkpoint_path
 
 CANVAS = 280.0
 STROKES_ENV = "MNIST_DESK_STROKES"

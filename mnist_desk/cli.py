@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _checkpoint_path(args) -> Path:
-    from mnist_desk.resources import default_checkpoint_path
+    from mnist_desk.paths import default_checkpoint_path
 
     return Path(args.model) if args.model else default_checkpoint_path()
 
@@ -270,7 +270,10 @@ def cmd_eval(args) -> int:
             f"({int((result.predictions == result.labels).sum())}/{len(result.labels)}), "
             f"loss {result.loss:.4f}"
         )
-        print("Per-class accuracy: " + "  ".join(f"{d}:{a * 100:.1f}%" for d, a in enumerate(per_class)))
+        print(
+            "Per-class accuracy: "
+            + "  ".join(f"{d}:{a * 100:.1f}%" for d, a in enumerate(per_class))
+        )
         print("Confusion matrix (rows = true, columns = predicted):")
         print("      " + " ".join(f"{d:>5d}" for d in range(10)))
         for d, row in enumerate(matrix):

@@ -69,7 +69,8 @@ class Checkpoint:
             "train_config": dict(self.train_config),
             "metrics": dict(self.metrics),
             "created": self.created or time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "versions": self.versions or {"torch": str(torch.__version__), "mnist-desk": __version__},
+            "versions": self.versions
+            or {"torch": str(torch.__version__), "mnist-desk": __version__},
         }
 
 

@@ -17,6 +17,7 @@ MNIST_STD = 0.3081
 NORMALIZATION = (MNIST_MEAN, MNIST_STD)
 
 DATA_ENV = "MNIST_DESK_DATA"
+OFFLINE_ENV = "MNIST_DESK_OFFLINE"  # set to 1 to never try a download (tests, air-gapped sites)
 RAW_FILES = {
     "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
     "train-labels-idx1-ubyte": 8 + 60000,
@@ -97,6 +98,7 @@ def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
     from torchvision.datasets import MNIST
 
     problems = check_raw_files(root)
+    download = download and not os.environ.get(OFFLINE_ENV)
     if problems and download:
         try:
             MNIST(str(root), train=train, download=True)

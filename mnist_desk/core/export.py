@@ -47,7 +47,7 @@ def export_onnx(
         input_names=["image"],
         output_names=["logits"],
         dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-        dynamo=False,
+        dynamo=True,
     )
     images, source = _check_inputs(data, count)
     x = ((images - mean) / std)[:, None].astype(np.float32)

@@ -33,7 +33,9 @@ def _panel(draw, box, history, key, title):
     draw.text((left + 4, inner[3] - 6), f"{lo:.3g}", fill=(90, 90, 90))
     draw.text((inner[2] - 60, bottom - 16), f"epoch 1..{n}", fill=(90, 90, 90))
     for legend_i, (split, colour) in enumerate(SERIES):
-        points = [xy(i, h[f"{split}_{key}"]) for i, h in enumerate(history) if f"{split}_{key}" in h]
+        points = [
+            xy(i, h[f"{split}_{key}"]) for i, h in enumerate(history) if f"{split}_{key}" in h
+        ]
         if not points:
             continue
         draw.text((right - 140 + 45 * legend_i, top + 4), split, fill=colour)

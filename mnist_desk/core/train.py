@@ -108,9 +108,7 @@ def evaluate(
     total_loss, probs, preds = 0.0, [], []
     n_batches = batch_count(len(split), batch_size)
     for i, (x, y) in enumerate(
-        iterate_batches(
-            split.to(device), batch_size, shuffle=False, normalization=normalization
-        )
+        iterate_batches(split.to(device), batch_size, shuffle=False, normalization=normalization)
     ):
         if should_stop is not None and should_stop():
             raise InterruptedError("evaluation cancelled")
@@ -243,7 +241,9 @@ def fit(
                 cancelled = True
                 break
             autocast = (
-                torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
+                torch.autocast("cuda", dtype=torch.bfloat16)
+                if use_amp
+                else contextlib.nullcontext()
             )
             with autocast:
                 logits = train_model(x)
@@ -289,7 +289,9 @@ def fit(
         test = evaluate(model, data.test, device)
         metrics.update(test_loss=test.loss, test_acc=test.accuracy)
         history.append(metrics)
-        criterion = config.select_by if data.val is not None or config.select_by != "val" else "last"
+        criterion = (
+            config.select_by if data.val is not None or config.select_by != "val" else "last"
+        )
         score = {"val": metrics.get("val_acc", 0.0), "test": metrics["test_acc"]}.get(
             criterion, float(epoch)
         )

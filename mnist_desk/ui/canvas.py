@@ -1,0 +1,232 @@
+"""DrawingCanvas: strokes kept as vectors in a fixed logical square, so resizing loses nothing."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from mnist_desk.core.handwriting import default_pen_width
+
+LOGICAL_SIDE = 280.0  # stroke coordinates live in 0..280, whatever the widget's size
+THROTTLE_MS = 30
+
+Stroke = list[tuple[float, float]]
+
+
+class DrawingCanvas(QWidget):
+    """Left button draws, right button erases whole strokes; undo/redo per action."""
+
+    drawing_changed = Signal(object, float)  # strokes (logical units), pen width (logical)
+    stroke_finished = Signal()
+    history_changed = Signal(bool, bool)  # can undo, can redo
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(False)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip(
+            "Draw a digit with the left mouse button (or a pen).\n"
+            "Right button erases a stroke. Ctrl+Z undoes, Esc clears."
+        )
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._erasing = False
+        self._undo: list[list[Stroke]] = []
+        self._redo: list[list[Stroke]] = []
+        self.pen_width = default_pen_width(LOGICAL_SIDE)
+        self._emit_timer = QTimer(self)
+        self._emit_timer.setSingleShot(True)
+        self._emit_timer.setInterval(THROTTLE_MS)
+        self._emit_timer.timeout.connect(self._emit_now)
+
+    # ----- public API -------------------------------------------------------------------
+    def strokes(self) -> list[Stroke]:
+        strokes = [list(s) for s in self._strokes]
+        if self._current:
+            strokes.append(list(self._current))
+        return strokes
+
+    def is_empty(self) -> bool:
+        return not self._strokes and not self._current
+
+    def set_pen_width(self, width: float) -> None:
+        self.pen_width = float(width)
+        self.update()
+        self._emit_now()
+
+    def set_strokes(self, strokes: list[Stroke]) -> None:
+        """Replace the drawing (undoable), e.g. to show a stored or example digit."""
+        self._push_undo()
+        self._strokes = [list(map(tuple, s)) for s in strokes if s]
+        self._changed()
+
+    def clear(self) -> None:
+        if self.is_empty():
+            return
+        self._push_undo()
+        self._strokes = []
+        self._current = None
+        self._changed()
+
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        self._redo.append(self._strokes)
+        self._strokes = self._undo.pop()
+        self._changed()
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        self._undo.append(self._strokes)
+        self._strokes = self._redo.pop()
+        self._changed()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # ----- geometry ---------------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(420, 420)
+
+    def _square(self) -> QRectF:
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _scale(self) -> float:
+        return self._square().width() / LOGICAL_SIDE
+
+    def _to_logical(self, pos: QPointF) -> tuple[float, float]:
+        square = self._square()
+        s = self._scale()
+        x = (pos.x() - square.left()) / s
+        y = (pos.y() - square.top()) / s
+        return (min(max(x, 0.0), LOGICAL_SIDE), min(max(y, 0.0), LOGICAL_SIDE))
+
+    # ----- events -----------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        point = self._to_logical(event.position())
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._current = [point]
+            self._redo.clear()
+            self.update()
+            self._schedule_emit()
+        elif event.button() == Qt.MouseButton.RightButton:
+            self._erasing = True
+            self._push_undo()
+            self._erase_at(point)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        point = self._to_logical(event.position())
+        if self._current is not None:
+            last = self._current[-1]
+            if math.dist(last, point) >= 0.5:
+                self._current.append(point)
+                self.update()
+                self._schedule_emit()
+        elif self._erasing:
+            self._erase_at(point)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._push_undo()
+            self._strokes = self._strokes + [self._current]
+            self._current = None
+            self._changed()
+            self.stroke_finished.emit()
+        elif event.button() == Qt.MouseButton.RightButton and self._erasing:
+            self._erasing = False
+            if self._undo and self._undo[-1] == self._strokes:
+                self._undo.pop()  # nothing was erased: no empty undo step
+            self.history_changed.emit(self.can_undo(), self.can_redo())
+
+    def _erase_at(self, point: tuple[float, float]) -> None:
+        reach = self.pen_width / 2 + 4
+        kept = [s for s in self._strokes if not _stroke_near(s, point, reach)]
+        if len(kept) != len(self._strokes):
+            self._strokes = kept
+            self._changed(record=False)
+
+    # ----- state changes ----------------------------------------------------------------
+    def _push_undo(self) -> None:
+        self._undo.append(list(self._strokes))
+        self._redo.clear()
+
+    def _changed(self, record: bool = True) -> None:
+        self.update()
+        self._emit_now()
+        if record:
+            self.history_changed.emit(self.can_undo(), self.can_redo())
+
+    def _schedule_emit(self) -> None:
+        if not self._emit_timer.isActive():
+            self._emit_timer.start()
+
+    def _emit_now(self) -> None:
+        self._emit_timer.stop()
+        self.drawing_changed.emit(self.strokes(), float(self.pen_width))
+
+    # ----- painting ---------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        square = self._square()
+        painter.fillRect(self.rect(), self.palette().window())
+        painter.fillRect(square, QColor(12, 12, 12))
+        painter.setPen(QPen(QColor(70, 70, 70), 1, Qt.PenStyle.DashLine))
+        inset = square.width() * (4 / 28)  # MNIST's 20×20 box inside 28×28, as a hint
+        painter.drawRect(square.adjusted(inset, inset, -inset, -inset))
+        if self.is_empty():
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+        self._paint_strokes(painter, square)
+        painter.end()
+
+    def _paint_strokes(self, painter: QPainter, square: QRectF) -> None:
+        scale = square.width() / LOGICAL_SIDE
+        pen = QPen(QColor(245, 245, 245), self.pen_width * scale)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        for stroke in self.strokes():
+            path = QPainterPath()
+            x0, y0 = stroke[0]
+            path.moveTo(square.left() + x0 * scale, square.top() + y0 * scale)
+            if len(stroke) == 1:
+                path.lineTo(square.left() + x0 * scale + 0.01, square.top() + y0 * scale)
+            for x, y in stroke[1:]:
+                path.lineTo(square.left() + x * scale, square.top() + y * scale)
+            painter.drawPath(path)
+
+    def to_image(self, side: int = 560) -> QImage:
+        """The drawing alone (white ink on black, no guides), for saving as PNG."""
+        image = QImage(side, side, QImage.Format.Format_RGB32)
+        image.fill(QColor(0, 0, 0))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_strokes(painter, QRectF(0, 0, side, side))
+        painter.end()
+        return image
+
+
+def _stroke_near(stroke: Stroke, point: tuple[float, float], reach: float) -> bool:
+    px, py = point
+    if len(stroke) == 1:
+        return math.dist(stroke[0], point) <= reach
+    for (ax, ay), (bx, by) in zip(stroke[:-1], stroke[1:], strict=True):
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+        if math.dist((ax + t * dx, ay + t * dy), point) <= reach:
+            return True
+    return False

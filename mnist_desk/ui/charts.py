@@ -1,0 +1,176 @@
+"""Chart widgets on pyqtgraph: probability bars, training curves, a clickable heat map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+
+pg.setConfigOptions(antialias=True)
+
+
+def _theme_colours() -> tuple[QColor, QColor]:
+    palette = QApplication.palette()
+    return palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+
+
+def _style_plot(plot: pg.PlotWidget) -> None:
+    background, text = _theme_colours()
+    plot.setBackground(background)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(text)
+        axis.setTextPen(text)
+
+
+def export_png(widget: QWidget, parent: QWidget | None = None, path: str | None = None) -> str:
+    """Save a chart as PNG (asks for a file name unless ``path`` is given)."""
+    if path is None:
+        path, _ = QFileDialog.getSaveFileName(parent, "Export chart", "chart.png", "PNG (*.png)")
+    if path:
+        widget.grab().save(path, "PNG")
+    return path or ""
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """Horizontal bars of the top-k digits, highest on top, with percentages."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        _style_plot(self)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.setXRange(0, 1.0, padding=0.02)
+        self.getAxis("bottom").setLabel("probability")
+        self.setMinimumHeight(160)
+        self._bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#3b82f6")
+        self.addItem(self._bars)
+        self._labels: list[pg.TextItem] = []
+        self.values: list[tuple[int, float]] = []
+
+    def set_top_k(self, ranked: list[tuple[int, float]]) -> None:
+        self.values = list(ranked)
+        for item in self._labels:
+            self.removeItem(item)
+        self._labels = []
+        n = len(ranked)
+        ys = list(range(n - 1, -1, -1))
+        widths = [p for _, p in ranked]
+        brushes = ["#16a34a" if i == 0 else "#3b82f6" for i in range(n)]
+        self._bars.setOpts(x0=[0] * n, y=ys, width=widths, height=0.7, brushes=brushes)
+        ticks = [(y, str(d)) for y, (d, _) in zip(ys, ranked, strict=True)]
+        self.getAxis("left").setTicks([ticks])
+        self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
+        _, text = _theme_colours()
+        for y, (_, p) in zip(ys, ranked, strict=True):
+            label = pg.TextItem(f"{p * 100:.1f}%", color=text, anchor=(0, 0.5))
+            label.setPos(min(p, 0.82) + 0.01, y)
+            self.addItem(label)
+            self._labels.append(label)
+
+
+class CurvesPlot(pg.PlotWidget):
+    """Per-epoch curves for named series (train/val/test), plus an optional per-batch trace."""
+
+    COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "batch": "#9ca3af"}
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        _style_plot(self)
+        self.setTitle(title)
+        self.addLegend(offset=(-10, 10))
+        self.getAxis("bottom").setLabel("epoch")
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self.data: dict[str, tuple[list[float], list[float]]] = {}
+
+    def clear_data(self) -> None:
+        for curve in self._curves.values():
+            self.removeItem(curve)
+        self._curves = {}
+        self.data = {}
+        legend = self.plotItem.legend
+        if legend is not None:
+            legend.clear()
+
+    def append(self, series: str, x: float, y: float) -> None:
+        xs, ys = self.data.setdefault(series, ([], []))
+        xs.append(x)
+        ys.append(y)
+        if series not in self._curves:
+            colour = self.COLOURS.get(series, "#a855f7")
+            symbol = None if series == "batch" else "o"
+            width = 1 if series == "batch" else 2
+            self._curves[series] = self.plot(
+                [],
+                [],
+                pen=pg.mkPen(colour, width=width),
+                symbol=symbol,
+                symbolSize=5,
+                symbolBrush=colour,
+                name=series,
+            )
+        self._curves[series].setData(xs, ys)
+
+
+class HeatMap(pg.PlotWidget):
+    """A 10×10 confusion matrix; clicking a cell emits (true, predicted)."""
+
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        _style_plot(self)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.setAspectLocked(True)
+        self.getAxis("left").setLabel("true")
+        self.getAxis("bottom").setLabel("predicted")
+        ticks = [[(i + 0.5, str(i)) for i in range(10)]]
+        self.getAxis("left").setTicks(ticks)
+        self.getAxis("bottom").setTicks(ticks)
+        self.invertY(True)
+        self._image = pg.ImageItem()
+        self._image.setColorMap(pg.colormap.get("viridis"))
+        self.addItem(self._image)
+        self._texts: list[pg.TextItem] = []
+        self.matrix = np.zeros((10, 10), dtype=np.int64)
+        self.setRange(xRange=(0, 10), yRange=(0, 10), padding=0.02)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.setToolTip("Click a cell to show those digits in the gallery.")
+
+    def set_matrix(self, matrix: np.ndarray) -> None:
+        self.matrix = np.asarray(matrix)
+        shown = np.log1p(self.matrix.astype(float)).T  # ImageItem is (x, y)
+        self._image.setImage(shown, levels=(0, max(shown.max(), 1e-9)))
+        self._image.setRect(0, 0, 10, 10)
+        for item in self._texts:
+            self.removeItem(item)
+        self._texts = []
+        for t in range(10):
+            for p in range(10):
+                value = int(self.matrix[t, p])
+                if value == 0:
+                    continue
+                item = pg.TextItem(str(value), color="w" if t != p else "k", anchor=(0.5, 0.5))
+                item.setPos(p + 0.5, t + 0.5)
+                self.addItem(item)
+                self._texts.append(item)
+
+    def cell_at(self, scene_pos) -> tuple[int, int] | None:
+        point = self.plotItem.vb.mapSceneToView(scene_pos)
+        predicted, true = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= predicted < 10 and 0 <= true < 10:
+            return true, predicted
+        return None
+
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)

@@ -1,0 +1,358 @@
+"""The main window: tabs, menus, toolbar, status bar and remembered settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+)
+
+from mnist_desk import __version__
+from mnist_desk.paths import resources_dir, runs_dir
+from mnist_desk.ui import settings as settings_io
+from mnist_desk.ui.pad import PadTab
+from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
+
+
+class MainWindow(QMainWindow):
+    load_model_requested = Signal(str)
+
+    def __init__(self, model_path: str | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("mnist-desk")
+        icon = resources_dir() / "icon.png"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.settings = settings_io.open_settings()
+        self.model_info: dict = {}
+        self.active_model_path = ""
+
+        self.tabs = QTabWidget()
+        self.pad = PadTab()
+        self.tabs.addTab(self.pad, "Draw")
+        self.setCentralWidget(self.tabs)
+        self._add_workbench_tabs()
+
+        self.model_status = QLabel("Loading model…")
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.statusBar().showMessage("Starting: loading PyTorch and the model in the background…")
+
+        self.inference_worker = InferenceWorker()
+        self.inference_thread = start_in_thread(self.inference_worker, "inference")
+        self.pad.request_inference.connect(self.inference_worker.request)
+        self.pad.request_image.connect(self.inference_worker.request_image)
+        self.pad.saliency_toggled.connect(self.inference_worker.set_saliency)
+        self.pad.saliency_toggled.connect(lambda _on: self.pad.refresh())
+        self.inference_worker.result.connect(self.pad.on_result)
+        self.inference_worker.failed.connect(self._on_inference_failed)
+        self.inference_worker.model_loaded.connect(self._on_model_loaded)
+        self.inference_worker.model_failed.connect(self._on_model_failed)
+        self.load_model_requested.connect(self.inference_worker.load_model)
+        self.pad.model_chosen.connect(self.load_model)
+        self.pad.open_model_button.clicked.connect(self.choose_checkpoint)
+
+        self._build_actions()
+        self._restore_settings()
+        self.refresh_model_list()
+        first = model_path if model_path is not None else self._remembered_model()
+        self.load_model(first)
+
+    # ----- tabs beyond the pad (issue: Train and Mistakes) ------------------------------
+    def _add_workbench_tabs(self) -> None:
+        from mnist_desk.ui.mistakes_tab import MistakesTab
+        from mnist_desk.ui.train_tab import TrainTab
+
+        self.train_tab = TrainTab(self.settings)
+        self.mistakes_tab = MistakesTab()
+        self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.addTab(self.mistakes_tab, "Mistakes")
+        self.train_tab.checkpoint_ready.connect(self._on_trained)
+        self.train_tab.use_checkpoint.connect(self.load_model)
+        self.mistakes_tab.open_on_pad.connect(self._open_on_pad)
+        self.mistakes_tab.evaluate_requested.connect(
+            lambda: self.mistakes_tab.evaluate(self.active_checkpoint_path())
+        )
+
+    # ----- actions ----------------------------------------------------------------------
+    def _action(self, text, slot, shortcut=None, tip="", menu=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_image_action = self._action(
+            "&Open image…",
+            self.open_image,
+            QKeySequence.StandardKey.Open,
+            "Classify a digit from an image file",
+            file_menu,
+        )
+        self.save_action = self._action(
+            "&Save drawing…",
+            self.save_drawing,
+            QKeySequence.StandardKey.Save,
+            "Save the drawing and the 28×28 image the model saw as PNG",
+            file_menu,
+        )
+        self._action(
+            "Open &checkpoint…",
+            self.choose_checkpoint,
+            "Ctrl+L",
+            "Use a checkpoint file",
+            file_menu,
+        )
+        file_menu.addSeparator()
+        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit", file_menu)
+
+        edit_menu = bar.addMenu("&Edit")
+        canvas = self.pad.canvas
+        self.undo_action = self._action(
+            "&Undo stroke",
+            canvas.undo,
+            QKeySequence.StandardKey.Undo,
+            "Undo the last stroke",
+            edit_menu,
+        )
+        self.redo_action = self._action(
+            "&Redo stroke", canvas.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo", edit_menu
+        )
+        self.clear_action = self._action(
+            "&Clear", canvas.clear, ["Esc", "Delete"], "Clear the pad", edit_menu
+        )
+        canvas.history_changed.connect(self._on_history)
+        self._on_history(False, False)
+
+        view_menu = bar.addMenu("&View")
+        self.preview_action = QAction("Show the &28×28 image", self, checkable=True)
+        self.preview_action.setChecked(True)
+        self.preview_action.toggled.connect(self.pad.preview_check.setChecked)
+        self.pad.preview_check.toggled.connect(self.preview_action.setChecked)
+        view_menu.addAction(self.preview_action)
+        self.saliency_action = QAction("&Highlight what drove the answer", self, checkable=True)
+        self.saliency_action.toggled.connect(self.pad.saliency_check.setChecked)
+        self.pad.saliency_check.toggled.connect(self.saliency_action.setChecked)
+        view_menu.addAction(self.saliency_action)
+        for i, name in enumerate(("Draw", "Train", "Mistakes")):
+            self._action(
+                f"Go to {name}",
+                lambda _=False, i=i: self.tabs.setCurrentIndex(i),
+                f"Alt+{i + 1}",
+                f"Show the {name} tab",
+                view_menu,
+            )
+
+        help_menu = bar.addMenu("&Help")
+        self._action("&About mnist-desk", self.show_about, None, "About", help_menu)
+        self._action(
+            "&Model card", self.show_model_card, None, "The shipped model's card", help_menu
+        )
+
+        toolbar = self.addToolBar("Drawing")
+        toolbar.setObjectName("drawing_toolbar")
+        for action in (
+            self.undo_action,
+            self.redo_action,
+            self.clear_action,
+            self.open_image_action,
+            self.save_action,
+        ):
+            toolbar.addAction(action)
+
+    @Slot(bool, bool)
+    def _on_history(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
+
+    # ----- models -----------------------------------------------------------------------
+    def _remembered_model(self) -> str:
+        path = settings_io.read(self.settings, "model/last", "", str)
+        return path if path and Path(path).exists() else ""
+
+    def active_checkpoint_path(self) -> str:
+        from mnist_desk.paths import default_checkpoint_path
+
+        return self.active_model_path or str(default_checkpoint_path())
+
+    def refresh_model_list(self) -> None:
+        entries = [("Shipped model (desknet)", "")]
+        folder = runs_dir()
+        if folder.exists():
+            for best in sorted(folder.glob("*/best.pt"), key=lambda p: p.stat().st_mtime):
+                entries.append((f"Trained: {best.parent.name}", str(best)))
+        if self.active_model_path and self.active_model_path not in [p for _, p in entries]:
+            entries.append((Path(self.active_model_path).name, self.active_model_path))
+        self.pad.set_models(entries, self.active_model_path)
+
+    @Slot(str)
+    def load_model(self, path: str) -> None:
+        self._pending_model_path = path or ""
+        self.statusBar().showMessage(f"Loading {Path(path).name if path else 'the shipped model'}…")
+        self.load_model_requested.emit(self._pending_model_path)
+
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open checkpoint", str(runs_dir()), "Checkpoints (*.pt *.pth);;All files (*)"
+        )
+        if path:
+            self.load_model(path)
+
+    @Slot(dict)
+    def _on_model_loaded(self, info: dict) -> None:
+        self.model_info = info
+        self.active_model_path = getattr(self, "_pending_model_path", "")
+        self.settings.setValue("model/last", self.active_model_path)
+        acc = info.get("test_acc")
+        acc_text = f" · test accuracy {acc * 100:.2f}%" if isinstance(acc, float) else ""
+        self.model_status.setText(f"Model: {info['name']}{acc_text} · CPU")
+        self.model_status.setToolTip(info.get("path", ""))
+        self.statusBar().showMessage("Ready: draw a digit.", 5000)
+        self.pad.model_ready = True
+        self.train_tab.populate()  # torch is loaded by now, so the registry costs nothing
+        self.pad.show_error("")
+        self.refresh_model_list()
+        self.pad.refresh()
+        self.mistakes_tab.set_model_text(info.get("description", info["name"]))
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        keep = "the previous model is still in use" if self.model_info else "no model is loaded"
+        text = f"Could not load the model: {message} ({keep})."
+        self.pad.show_error(text)
+        self.statusBar().showMessage(text, 10000)
+        self.refresh_model_list()
+
+    @Slot(int, str)
+    def _on_inference_failed(self, _request_id: int, message: str) -> None:
+        self.pad.show_error(f"Prediction failed: {message}")
+
+    @Slot(str, dict)
+    def _on_trained(self, path: str, _summary: dict) -> None:
+        self.refresh_model_list()
+        self.statusBar().showMessage(f"New checkpoint: {path}", 8000)
+
+    @Slot(object)
+    def _open_on_pad(self, image28) -> None:
+        self.tabs.setCurrentWidget(self.pad)
+        self.pad.classify_image(image28)
+
+    # ----- files ------------------------------------------------------------------------
+    def open_image(self, path: str | None = None) -> None:
+        from mnist_desk.core.preprocess import ImageError, load_image_as_mnist
+
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Open image",
+                "",
+                "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+            )
+        if not path:
+            return
+        try:
+            image28 = load_image_as_mnist(path)
+        except ImageError as exc:
+            self.pad.show_error(f"Could not use the image: {exc}.")
+            return
+        self.pad.show_error("")
+        self.pad.classify_image(image28)
+        self.statusBar().showMessage(f"Classifying {Path(path).name}", 5000)
+
+    def save_drawing(self, path: str | None = None) -> str:
+        """Save the pad as PNG and the 28×28 image beside it (``name_28x28.png``)."""
+        from PIL import Image
+
+        from mnist_desk.core.preprocess import to_uint8
+
+        image28 = self.pad.last_image
+        if image28 is None or self.pad.canvas.is_empty():
+            self.pad.show_error("Nothing to save yet: draw a digit first.")
+            return ""
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save drawing", "digit.png", "PNG (*.png)")
+        if not path:
+            return ""
+        target = Path(path).with_suffix(".png")
+        small = target.with_name(target.stem + "_28x28.png")
+        try:
+            if not self.pad.canvas.to_image().save(str(target), "PNG"):
+                raise OSError(f"could not write {target}")
+            Image.fromarray(to_uint8(image28)).save(small)
+        except OSError as exc:
+            self.pad.show_error(f"Could not save: {exc}. Your drawing is still here.")
+            return ""
+        self.statusBar().showMessage(f"Saved {target.name} and {small.name}", 5000)
+        return str(target)
+
+    # ----- dialogs ----------------------------------------------------------------------
+    def show_about(self) -> None:
+        info = self.model_info
+        acc = info.get("test_acc")
+        acc_text = f"{acc * 100:.2f}%" if isinstance(acc, float) else "unknown"
+        QMessageBox.about(
+            self,
+            "About mnist-desk",
+            f"<b>mnist-desk {__version__}</b><p>Draw a digit and watch a CNN read it.</p>"
+            f"<p>Model: {info.get('name', 'not loaded')} — MNIST test accuracy {acc_text}<br>"
+            f"{info.get('path', '')}</p><p>See Help → Model card for how it was trained.</p>",
+        )
+
+    def show_model_card(self) -> None:
+        card = resources_dir() / "MODEL_CARD.md"
+        text = card.read_text(encoding="utf-8") if card.exists() else "No model card found."
+        box = QMessageBox(self)
+        box.setWindowTitle("Model card")
+        box.setTextFormat(Qt.TextFormat.MarkdownText)
+        box.setText(text)
+        box.exec()
+
+    # ----- settings ---------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1000, 680)
+        self.pad.pen_slider.setValue(
+            settings_io.read(s, "pad/pen_width", self.pad.pen_slider.value(), int)
+        )
+        self.pad.k_spin.setValue(settings_io.read(s, "pad/top_k", 3, int))
+        self.pad.preview_check.setChecked(settings_io.read(s, "pad/show_preview", True, bool))
+        self.tabs.setCurrentIndex(settings_io.read(s, "window/tab", 0, int))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("pad/pen_width", self.pad.pen_slider.value())
+        s.setValue("pad/top_k", self.pad.k_spin.value())
+        s.setValue("pad/show_preview", self.pad.preview_check.isChecked())
+        self.train_tab.save_settings()
+        s.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.train_tab.confirm_close():
+            event.ignore()
+            return
+        self.save_settings()
+        self.train_tab.shutdown()
+        self.mistakes_tab.shutdown()
+        stop_thread(self.inference_thread)
+        event.accept()

@@ -1,0 +1,259 @@
+"""The Mistakes tab: confusion matrix heat map + a model/view gallery of misread test digits."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
+from mnist_desk.ui.images import digit_pixmap
+from mnist_desk.ui.workers import EvalWorker, start_in_thread, stop_thread
+
+THUMB = 56
+
+
+class MistakesModel(QAbstractListModel):
+    """Misclassified digits; icons are made lazily, so thousands of rows cost nothing up front."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images = np.zeros((0, 28, 28), np.uint8)
+        self.labels = np.zeros(0, np.int64)
+        self.predictions = np.zeros(0, np.int64)
+        self.probabilities = np.zeros((0, 10), np.float32)
+        self.rows = np.zeros(0, np.int64)  # indices into the test set, in display order
+        self._icons: dict[int, QIcon] = {}
+
+    def set_result(self, images, labels, predictions, probabilities) -> None:
+        self.beginResetModel()
+        self.images, self.labels = images, labels
+        self.predictions, self.probabilities = predictions, probabilities
+        self.rows = np.flatnonzero(predictions != labels)
+        self._icons = {}
+        self.endResetModel()
+
+    def apply_filter(self, true: int | None, predicted: int | None, most_confident_first: bool):
+        self.beginResetModel()
+        wrong = self.predictions != self.labels
+        if true is not None:
+            wrong &= self.labels == true
+        if predicted is not None:
+            wrong &= self.predictions == predicted
+        rows = np.flatnonzero(wrong)
+        confidence = self.probabilities[rows, self.predictions[rows]] if rows.size else rows
+        order = np.argsort(-confidence if most_confident_first else confidence, kind="stable")
+        self.rows = rows[order]
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else int(self.rows.size)
+
+    def test_index(self, row: int) -> int:
+        return int(self.rows[row])
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        i = int(self.rows[index.row()])
+        if role == Qt.ItemDataRole.DisplayRole:
+            confidence = self.probabilities[i, self.predictions[i]]
+            return f"{self.labels[i]} → {self.predictions[i]}\n{confidence:.0%}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            if i not in self._icons:
+                self._icons[i] = QIcon(digit_pixmap(self.images[i] / 255.0, THUMB))
+            return self._icons[i]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"Test digit #{i}: true {self.labels[i]}, predicted {self.predictions[i]} "
+                f"with {self.probabilities[i, self.predictions[i]]:.1%}"
+            )
+        return None
+
+
+class MistakesTab(QWidget):
+    open_on_pad = Signal(object)  # 28×28 float image
+    evaluate_requested = Signal()
+    _run_eval = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result = None
+        self.model_text = QLabel("Active model: (loading)")
+        self.evaluate_button = QPushButton("Evaluate on the MNIST test set")
+        self.evaluate_button.setToolTip("Runs in the background; needs the MNIST data folder.")
+        self.evaluate_button.clicked.connect(self.evaluate_requested)
+        self.progress = QProgressBar()
+        self.summary = QLabel("Not evaluated yet.")
+        self.summary.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #dc2626;")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.heatmap = HeatMap()
+        self.heatmap.cell_clicked.connect(self.filter_cell)
+        export_button = QPushButton("Export matrix as PNG…")
+        export_button.clicked.connect(lambda: export_png(self.heatmap, self))
+
+        self.true_filter = QComboBox()
+        self.pred_filter = QComboBox()
+        for combo in (self.true_filter, self.pred_filter):
+            combo.addItem("any", None)
+            for d in range(10):
+                combo.addItem(str(d), d)
+            combo.currentIndexChanged.connect(self._refilter)
+        self.sort_combo = QComboBox()
+        self.sort_combo.addItems(["most confident first", "least confident first"])
+        self.sort_combo.currentIndexChanged.connect(self._refilter)
+        self.model = MistakesModel()
+        self.gallery = QListView()
+        self.gallery.setModel(self.model)
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setGridSize(QSize(THUMB + 24, THUMB + 40))
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setLayoutMode(QListView.LayoutMode.Batched)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.selectionModel().currentChanged.connect(self._on_current)
+        self.count_label = QLabel("")
+
+        self.detail_bars = ProbabilityBars()
+        self.detail_bars.setMaximumHeight(200)
+        self.detail_label = QLabel("Click a digit to see the model's top guesses.")
+        self.detail_label.setWordWrap(True)
+        self.open_button = QPushButton("Open on pad")
+        self.open_button.setToolTip("Show this digit on the Draw tab with the active model.")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_current)
+
+        top = QHBoxLayout()
+        top.addWidget(self.model_text, 1)
+        top.addWidget(self.evaluate_button)
+        left = QVBoxLayout()
+        left.addWidget(self.summary)
+        left.addWidget(self.heatmap, 1)
+        left.addWidget(export_button, 0, Qt.AlignmentFlag.AlignRight)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("True"))
+        filters.addWidget(self.true_filter)
+        filters.addWidget(QLabel("Predicted"))
+        filters.addWidget(self.pred_filter)
+        filters.addWidget(self.sort_combo)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+        middle = QVBoxLayout()
+        middle.addLayout(filters)
+        middle.addWidget(self.gallery, 1)
+        detail = QVBoxLayout()
+        detail.addWidget(self.detail_label)
+        detail.addWidget(self.detail_bars)
+        detail.addWidget(self.open_button)
+        detail.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(middle, 4)
+        body.addLayout(detail, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.error_label)
+        layout.addLayout(body, 1)
+
+        self.worker = EvalWorker()
+        self.thread = start_in_thread(self.worker, "evaluation")
+        self._run_eval.connect(self.worker.run)
+        self.worker.progress.connect(
+            lambda done, total: self.progress.setValue(int(done * 100 / total))
+        )
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.data_folder = lambda: os.environ.get("MNIST_DESK_DATA", "")
+
+    def set_model_text(self, text: str) -> None:
+        self.model_text.setText(f"Active model: {text}")
+
+    def evaluate(self, checkpoint_path: str) -> None:
+        self.evaluate_button.setEnabled(False)
+        self.error_label.hide()
+        self.progress.setValue(0)
+        self.summary.setText("Evaluating…")
+        self._run_eval.emit(checkpoint_path, self.data_folder() or "")
+
+    @Slot(object)
+    def _on_finished(self, payload: dict) -> None:
+        self.evaluate_button.setEnabled(True)
+        self.progress.setValue(100)
+        result = payload["result"]
+        self.result = result
+        self.model.set_result(
+            payload["images"], result.labels, result.predictions, result.probabilities
+        )
+        self.heatmap.set_matrix(result.confusion_matrix())
+        per_class = result.per_class_accuracy()
+        worst = int(np.argmin(per_class))
+        self.summary.setText(
+            f"<b>{result.accuracy * 100:.2f}%</b> correct on {len(result.labels):,} test digits "
+            f"({len(result.mistakes())} mistakes). Per class: "
+            + ", ".join(f"{d}: {a * 100:.1f}%" for d, a in enumerate(per_class))
+            + f". Hardest: {worst}."
+        )
+        self._refilter()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.evaluate_button.setEnabled(True)
+        self.summary.setText("Evaluation failed.")
+        self.error_label.setText(f"Could not evaluate: {message}")
+        self.error_label.show()
+
+    @Slot(int, int)
+    def filter_cell(self, true: int, predicted: int) -> None:
+        self.true_filter.setCurrentIndex(true + 1)
+        self.pred_filter.setCurrentIndex(predicted + 1)
+
+    def _refilter(self) -> None:
+        self.model.apply_filter(
+            self.true_filter.currentData(),
+            self.pred_filter.currentData(),
+            self.sort_combo.currentIndex() == 0,
+        )
+        self.count_label.setText(f"{self.model.rowCount()} digits")
+        self.open_button.setEnabled(False)
+
+    def current_test_index(self) -> int | None:
+        index = self.gallery.currentIndex()
+        return self.model.test_index(index.row()) if index.isValid() else None
+
+    def _on_current(self, current, _previous) -> None:
+        if not current.isValid():
+            return
+        i = self.model.test_index(current.row())
+        probs = self.model.probabilities[i]
+        order = np.argsort(-probs)[:3]
+        self.detail_bars.set_top_k([(int(d), float(probs[d])) for d in order])
+        self.detail_label.setText(
+            f"Test digit #{i}: labelled {self.model.labels[i]}, "
+            f"read as {self.model.predictions[i]}."
+        )
+        self.open_button.setEnabled(True)
+
+    def _open_current(self) -> None:
+        i = self.current_test_index()
+        if i is not None:
+            self.open_on_pad.emit(self.model.images[i].astype(np.float32) / 255.0)
+
+    def shutdown(self) -> None:
+        stop_thread(self.thread, 10000)

@@ -1,0 +1,228 @@
+"""The Draw tab: canvas on the left, the model's answer on the right."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mnist_desk.ui.canvas import DrawingCanvas
+from mnist_desk.ui.charts import ProbabilityBars
+from mnist_desk.ui.images import digit_pixmap
+
+NOT_SURE_BELOW = 0.6
+PREVIEW_SIDE = 168
+
+
+class PadTab(QWidget):
+    request_inference = Signal(int, object, float)
+    request_image = Signal(int, object)
+    model_chosen = Signal(str)  # checkpoint path ("" = shipped)
+    saliency_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._request_id = 0
+        self._shown_id = 0
+        self.last_probs: np.ndarray | None = None
+        self.last_image: np.ndarray | None = None
+        self.last_saliency: np.ndarray | None = None
+        self.model_ready = False
+
+        self.canvas = DrawingCanvas()
+        self.canvas.drawing_changed.connect(self._on_drawing_changed)
+
+        self.digit_label = QLabel("…")
+        font = QFont()
+        font.setPointSize(64)
+        font.setBold(True)
+        self.digit_label.setFont(font)
+        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.digit_label.setObjectName("predicted_digit")
+        self.state_label = QLabel("Loading model…")
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.state_label.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #dc2626;")
+        self.error_label.hide()
+
+        self.bars = ProbabilityBars()
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 10)
+        self.k_spin.setValue(3)
+        self.k_spin.setPrefix("top ")
+        self.k_spin.setToolTip("How many digits to show in the bar chart (1–10).")
+        self.k_spin.valueChanged.connect(self._refresh_bars)
+
+        self.preview = QLabel()
+        self.preview.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
+        self.preview.setStyleSheet("background: black; border: 1px solid #555;")
+        self.preview.setToolTip("The exact 28×28 image the model saw (MNIST-style).")
+        self.preview_check = QCheckBox("Show the 28×28 image")
+        self.preview_check.setChecked(True)
+        self.preview_check.toggled.connect(self.preview.setVisible)
+        self.saliency_check = QCheckBox("Highlight what drove the answer")
+        self.saliency_check.setToolTip(
+            "Red shows the pixels the top probability is most sensitive to."
+        )
+        self.saliency_check.toggled.connect(self.saliency_toggled)
+
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The model that reads your drawing.")
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.open_model_button = QPushButton("Open checkpoint…")
+        self.open_model_button.setToolTip("Use a checkpoint file (.pt) made by mnist-desk train.")
+
+        self.pen_slider = QSlider(Qt.Orientation.Horizontal)
+        self.pen_slider.setRange(4, 48)
+        self.pen_slider.setValue(round(self.canvas.pen_width))
+        self.pen_slider.setToolTip("Pen width (the default matches MNIST's stroke width).")
+        self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(float(v)))
+        self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
+        self.clear_button = QPushButton("Clear")
+        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.redo_button.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.clear_button.setToolTip("Clear the pad (Esc)")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button.clicked.connect(self.canvas.redo)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.canvas.history_changed.connect(self._on_history)
+        self._on_history(False, False)
+
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Pen"))
+        tools.addWidget(self.pen_slider, 1)
+        for button in (self.undo_button, self.redo_button, self.clear_button):
+            tools.addWidget(button)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.open_model_button)
+        k_row = QHBoxLayout()
+        k_row.addWidget(QLabel("Probabilities"))
+        k_row.addStretch(1)
+        k_row.addWidget(self.k_spin)
+        right = QVBoxLayout()
+        right.addLayout(model_row)
+        right.addWidget(self.error_label)
+        right.addWidget(self.digit_label)
+        right.addWidget(self.state_label)
+        right.addLayout(k_row)
+        right.addWidget(self.bars, 1)
+        right.addWidget(self.preview_check)
+        right.addWidget(self.saliency_check)
+        right.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        right_widget = QWidget()
+        right_widget.setLayout(right)
+        right_widget.setMinimumWidth(300)
+        right_widget.setMaximumWidth(420)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(right_widget, 2)
+        self._show_empty()
+
+    # ----- requests ---------------------------------------------------------------------
+    def _next_id(self) -> int:
+        self._request_id += 1
+        return self._request_id
+
+    @Slot(object, float)
+    def _on_drawing_changed(self, strokes, pen_width: float) -> None:
+        request_id = self._next_id()
+        if not strokes:
+            self._shown_id = request_id
+            self._show_empty()
+            return
+        self.request_inference.emit(request_id, strokes, pen_width)
+
+    def classify_image(self, image28: np.ndarray) -> None:
+        """Show an opened image's answer (the canvas is cleared so the two never mix)."""
+        self.canvas.clear()
+        self.request_image.emit(self._next_id(), image28)
+
+    def refresh(self) -> None:
+        """Ask again for the current drawing (after a model switch)."""
+        self.canvas.drawing_changed.emit(self.canvas.strokes(), float(self.canvas.pen_width))
+
+    # ----- results ----------------------------------------------------------------------
+    @Slot(int, object, object, object)
+    def on_result(self, request_id: int, probs, image28, saliency) -> None:
+        if request_id < self._shown_id or request_id != self._request_id:
+            return  # stale: a newer drawing is on its way
+        self._shown_id = request_id
+        if probs is None:
+            self._show_empty()
+            return
+        self.last_probs = np.asarray(probs)
+        self.last_image = image28
+        self.last_saliency = saliency
+        top = int(self.last_probs.argmax())
+        p = float(self.last_probs[top])
+        if p < NOT_SURE_BELOW:
+            runner_up = int(np.argsort(-self.last_probs)[1])
+            self.digit_label.setText("?")
+            self.state_label.setText(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
+        else:
+            self.digit_label.setText(str(top))
+            self.state_label.setText(f"{p:.1%} sure")
+        self._refresh_bars()
+        self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE, saliency))
+
+    def predicted_digit(self) -> int | None:
+        return None if self.last_probs is None else int(self.last_probs.argmax())
+
+    def _show_empty(self) -> None:
+        self.last_probs = None
+        self.last_image = None
+        self.digit_label.setText("–")
+        self.state_label.setText(
+            "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
+        )
+        self.bars.set_top_k([])
+        self.preview.setPixmap(digit_pixmap(np.zeros((28, 28)), PREVIEW_SIDE))
+
+    def _refresh_bars(self) -> None:
+        if self.last_probs is None:
+            return
+        order = np.argsort(-self.last_probs)[: self.k_spin.value()]
+        self.bars.set_top_k([(int(d), float(self.last_probs[d])) for d in order])
+
+    # ----- models -----------------------------------------------------------------------
+    def set_models(self, entries: list[tuple[str, str]], current: str) -> None:
+        """``entries`` are (label, path); path "" is the shipped model."""
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for label, path in entries:
+            self.model_combo.addItem(label, path)
+        index = self.model_combo.findData(current)
+        self.model_combo.setCurrentIndex(max(index, 0))
+        self.model_combo.blockSignals(False)
+
+    def _on_model_activated(self, index: int) -> None:
+        self.model_chosen.emit(self.model_combo.itemData(index) or "")
+
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    @Slot(bool, bool)
+    def _on_history(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_button.setEnabled(can_undo)
+        self.redo_button.setEnabled(can_redo)

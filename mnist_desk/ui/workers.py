@@ -1,0 +1,216 @@
+"""Workers: ``QObject``s moved to ``QThread``s; the GUI talks to them only through signals.
+
+Torch is imported inside the workers' threads, so the window can appear before it loads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+
+def start_in_thread(worker: QObject, name: str) -> QThread:
+    """Move ``worker`` to a fresh, started ``QThread`` that deletes nothing on its own."""
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.start()
+    return thread
+
+
+def stop_thread(thread: QThread, timeout_ms: int = 5000) -> None:
+    thread.quit()
+    thread.wait(timeout_ms)
+
+
+def describe_checkpoint(checkpoint) -> dict:
+    metrics = checkpoint.metrics or {}
+    return {
+        "name": checkpoint.model_name,
+        "path": str(checkpoint.path) if checkpoint.path else "",
+        "test_acc": metrics.get("test_acc"),
+        "epoch": metrics.get("epoch"),
+        "description": checkpoint.describe(),
+    }
+
+
+class InferenceWorker(QObject):
+    """Holds the model; keeps only the newest drawing and answers it."""
+
+    model_loaded = Signal(dict)
+    model_failed = Signal(str)
+    result = Signal(int, object, object, object)  # request id, probabilities, 28×28, saliency
+    failed = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._predictor = None
+        self._pending: tuple | None = None
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self.want_saliency = False
+        self.timings: list[dict] = []  # filled only when ``record_timings`` is on
+        self.record_timings = False
+
+    @Slot(str)
+    def load_model(self, path: str) -> None:
+        try:
+            from mnist_desk.core.predict import Predictor
+            from mnist_desk.paths import default_checkpoint_path
+
+            predictor = Predictor.from_path(path or default_checkpoint_path())
+        except Exception as exc:  # keep the previous model working
+            self.model_failed.emit(str(exc) or type(exc).__name__)
+            return
+        self._predictor = predictor
+        self.model_loaded.emit(describe_checkpoint(predictor.checkpoint))
+        self._schedule()
+
+    @Slot(int, object, float)
+    def request(self, request_id: int, strokes: object, pen_width: float) -> None:
+        with self._lock:
+            self._pending = ("strokes", request_id, strokes, pen_width, time.perf_counter())
+        self._schedule()
+
+    @Slot(int, object)
+    def request_image(self, request_id: int, image28: object) -> None:
+        with self._lock:
+            self._pending = ("image", request_id, image28, 0.0, time.perf_counter())
+        self._schedule()
+
+    @Slot(bool)
+    def set_saliency(self, enabled: bool) -> None:
+        self.want_saliency = enabled
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._process)
+
+    @Slot()
+    def _process(self) -> None:
+        self._scheduled = False
+        if self._predictor is None:
+            return  # answered once the model is loaded
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        kind, request_id, payload, pen_width, sent = pending
+        try:
+            from mnist_desk.core.preprocess import strokes_to_mnist
+
+            t0 = time.perf_counter()
+            image = strokes_to_mnist(payload, pen_width) if kind == "strokes" else payload
+            t1 = time.perf_counter()
+            if image is None:
+                self.result.emit(request_id, None, None, None)
+                return
+            probs = self._predictor.probabilities(image)
+            t2 = time.perf_counter()
+            saliency = self._predictor.saliency(image) if self.want_saliency else None
+            if self.record_timings:
+                self.timings.append(
+                    {
+                        "id": request_id,
+                        "queued": t0 - sent,
+                        "preprocess": t1 - t0,
+                        "inference": t2 - t1,
+                        "emitted_at": time.perf_counter(),
+                    }
+                )
+            self.result.emit(request_id, probs, image, saliency)
+        except Exception as exc:
+            self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
+
+
+class TrainWorker(QObject):
+    """Runs ``core.train.fit``; ``cancel`` is a flag polled once per batch."""
+
+    progress = Signal(object)  # core.train.Progress
+    finished = Signal(object)  # core.train.FitResult
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+        self._last_batch_emit = 0.0
+
+    def cancel(self) -> None:
+        """Called from the GUI thread directly: setting an Event is thread-safe."""
+        self._stop.set()
+
+    @Slot(object)
+    def run(self, config) -> None:
+        self._stop.clear()
+        try:
+            from mnist_desk.core.train import fit
+
+            result = fit(config, on_progress=self._on_progress, should_stop=self._stop.is_set)
+        except MemoryError:
+            self.failed.emit("Training ran out of memory; try a smaller batch size or model.")
+            return
+        except Exception as exc:
+            text = str(exc) or type(exc).__name__
+            if "out of memory" in text.lower():
+                text = "The GPU ran out of memory; try a smaller batch size. " + text
+            if not _is_user_error(exc):
+                traceback.print_exc()
+            self.failed.emit(text)
+            return
+        self.finished.emit(result)
+
+    def _on_progress(self, event) -> None:
+        now = time.perf_counter()
+        if event.kind == "batch" and now - self._last_batch_emit < 0.05:
+            return  # at most 20 updates a second are plenty for a progress bar
+        self._last_batch_emit = now
+        self.progress.emit(event)
+
+
+class EvalWorker(QObject):
+    """Evaluates a checkpoint on the MNIST test set for the Mistakes tab."""
+
+    progress = Signal(int, int)
+    finished = Signal(object)  # dict with result, images, checkpoint info
+    failed = Signal(str)
+
+    @Slot(str, str)
+    def run(self, checkpoint_path: str, data: str) -> None:
+        try:
+            from mnist_desk.core.checkpoint import load_checkpoint
+            from mnist_desk.core.data import load_mnist
+            from mnist_desk.core.device import select_device
+            from mnist_desk.core.train import evaluate
+
+            checkpoint = load_checkpoint(checkpoint_path)
+            split = load_mnist(data or None, download=True).test
+            device = select_device("auto")
+            result = evaluate(
+                checkpoint.build().to(device),
+                split,
+                device,
+                batch_size=500,
+                normalization=checkpoint.normalization,
+                on_batch=lambda done, total: self.progress.emit(done, total),
+            )
+        except Exception as exc:
+            self.failed.emit(str(exc) or type(exc).__name__)
+            return
+        self.finished.emit(
+            {
+                "result": result,
+                "images": split.images.numpy(),
+                "checkpoint": describe_checkpoint(checkpoint),
+            }
+        )
+
+
+def _is_user_error(exc: Exception) -> bool:
+    from mnist_desk.core.checkpoint import CheckpointError
+    from mnist_desk.core.data import DataError
+
+    return isinstance(exc, DataError | CheckpointError | ValueError)

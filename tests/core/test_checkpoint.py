@@ -1,0 +1,112 @@
+import pytest
+import torch
+
+from mnist_desk.core import checkpoint as ckpt
+from mnist_desk.core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    clean_state_dict,
+    load_checkpoint,
+    save_checkpoint,
+)
+from mnist_desk.core.models import build_model
+
+
+def _checkpoint(name="lenet5", acc=0.9):
+    model = build_model(name)
+    return Checkpoint(name, clean_state_dict(model), metrics={"test_acc": acc})
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    original = _checkpoint()
+    path = save_checkpoint(original, tmp_path / "m.pt")
+    loaded = load_checkpoint(path)
+    assert loaded.model_name == "lenet5"
+    assert loaded.metrics["test_acc"] == 0.9
+    assert loaded.normalization == (0.1307, 0.3081)
+    assert set(loaded.versions) == {"torch", "mnist-desk"}
+    for key, value in original.state_dict.items():
+        assert torch.equal(loaded.state_dict[key], value)
+    raw = torch.load(path, weights_only=True)  # plain torch can read it safely too
+    assert raw["format"] == ckpt.FORMAT_VERSION
+
+
+def test_a_crash_while_saving_keeps_the_previous_file(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    path = save_checkpoint(_checkpoint(acc=0.5), folder / "best.pt")
+
+    def crash(obj, handle):
+        handle.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt.torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(_checkpoint(acc=0.99), path)
+    monkeypatch.undo()
+    assert load_checkpoint(path).metrics["test_acc"] == 0.5
+    assert [p.name for p in folder.iterdir()] == ["best.pt"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"\x00\x01garbage" * 100, "not a readable"),
+        (b"hello, I am a text file\n", "not a readable"),
+    ],
+)
+def test_unreadable_files_give_one_sentence(tmp_path, content, message):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
+
+
+def test_truncated_checkpoint(tmp_path):
+    path = save_checkpoint(_checkpoint(), tmp_path / "m.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(path)
+
+
+def test_missing_and_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(CheckpointError, match="folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_bare_state_dict_is_recognised(tmp_path):
+    path = tmp_path / "bare.pt"
+    torch.save(build_model("cnn").state_dict(), path)
+    with pytest.raises(CheckpointError, match="bare state_dict"):
+        load_checkpoint(path)
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(build_model("mlp"), path)  # a whole pickled module, not weights
+    with pytest.raises(CheckpointError, match="refused for safety|not a readable"):
+        load_checkpoint(path)
+
+
+def test_unknown_model_and_format(tmp_path):
+    payload = _checkpoint().to_payload()
+    payload["model"] = "transformer-xl"
+    torch.save(payload, tmp_path / "a.pt")
+    with pytest.raises(CheckpointError, match="transformer-xl"):
+        load_checkpoint(tmp_path / "a.pt")
+    payload = _checkpoint().to_payload()
+    payload["format"] = 99
+    torch.save(payload, tmp_path / "b.pt")
+    with pytest.raises(CheckpointError, match="format 99"):
+        load_checkpoint(tmp_path / "b.pt")
+
+
+def test_weights_of_another_model_are_caught(tmp_path):
+    payload = _checkpoint("lenet5").to_payload()
+    payload["model"] = "cnn"  # claims to be a cnn, carries LeNet weights
+    torch.save(payload, tmp_path / "wrong.pt")
+    with pytest.raises(CheckpointError, match="do not fit model 'cnn'"):
+        load_checkpoint(tmp_path / "wrong.pt")

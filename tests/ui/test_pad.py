@@ -1,0 +1,191 @@
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.conftest import draw_digit
+
+
+def wait_for_digit(qtbot, window, text, timeout=10000):
+    qtbot.waitUntil(lambda: window.pad.digit_label.text() == text, timeout=timeout)
+
+
+@pytest.mark.parametrize("digit", [1, 7, 0])
+def test_drawing_with_the_mouse_is_read(qtbot, make_window, digit):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, digit)
+    wait_for_digit(qtbot, window, str(digit))
+    assert window.pad.bars.values[0][0] == digit
+    assert len(window.pad.bars.values) == 3  # top-3 by default
+    assert window.pad.last_image.shape == (28, 28)
+
+
+def test_empty_canvas_gives_no_prediction_and_no_error(qtbot, make_window):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 4)
+    wait_for_digit(qtbot, window, "4")
+    window.clear_action.trigger()
+    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
+    assert window.pad.last_probs is None
+    assert window.pad.bars.values == []
+    assert not window.pad.error_label.isVisible()
+
+
+def test_undo_redo_and_clear(qtbot, make_window):
+    window = make_window()
+    canvas = window.pad.canvas
+    draw_digit(qtbot, canvas, 4)  # two strokes
+    assert len(canvas.strokes()) == 2
+    window.undo_action.trigger()
+    assert len(canvas.strokes()) == 1
+    window.redo_action.trigger()
+    assert len(canvas.strokes()) == 2
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert canvas.is_empty()
+    window.undo_action.trigger()
+    assert len(canvas.strokes()) == 2
+    wait_for_digit(qtbot, window, "4")
+
+
+def test_right_button_erases_a_stroke(qtbot, make_window):
+    from tests.ui.conftest import widget_point
+
+    window = make_window()
+    canvas = window.pad.canvas
+    draw_digit(qtbot, canvas, 4)
+    x, y = canvas.strokes()[1][-1]  # the bottom of the 4's bar, away from the other stroke
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    assert len(canvas.strokes()) == 1
+    window.undo_action.trigger()
+    assert len(canvas.strokes()) == 2
+
+
+def test_resizing_keeps_the_drawing_and_the_answer(qtbot, make_window):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 7)
+    wait_for_digit(qtbot, window, "7")
+    before = window.pad.canvas.strokes()
+    window.resize(1300, 900)
+    qtbot.wait(50)
+    assert window.pad.canvas.strokes() == before
+
+
+def test_inference_runs_off_the_gui_thread(qtbot, make_window):
+    window = make_window()
+    threads = []
+    window.inference_worker.result.connect(
+        lambda *_: threads.append(threading.get_ident()), Qt.ConnectionType.DirectConnection
+    )
+    draw_digit(qtbot, window.pad.canvas, 3)
+    wait_for_digit(qtbot, window, "3")
+    assert threads and threading.main_thread().ident not in threads
+    assert window.inference_worker.thread() is not QApplication.instance().thread()
+
+
+def test_a_flood_of_updates_stays_responsive_and_ends_on_the_newest(qtbot, make_window):
+    from mnist_desk.core.handwriting import our_digit
+
+    window = make_window()
+    computed = []
+    window.inference_worker.result.connect(
+        lambda rid, *_: computed.append(rid), Qt.ConnectionType.DirectConnection
+    )
+    canvas = window.pad.canvas
+    drawings = [our_digit(d % 10, "plain")[0] for d in range(500)]
+    drawings[-1] = our_digit(8, "plain")[0]
+    started = time.perf_counter()
+    longest = 0.0
+    for strokes in drawings:
+        t0 = time.perf_counter()
+        canvas.set_strokes(strokes)
+        QApplication.processEvents()
+        longest = max(longest, time.perf_counter() - t0)
+    assert longest < 0.1, f"the GUI thread was blocked for {longest * 1000:.0f} ms"
+    wait_for_digit(qtbot, window, "8")
+    qtbot.waitUntil(lambda: window.pad._shown_id == window.pad._request_id, timeout=5000)
+    assert len(computed) < 500  # stale drawings were skipped, not queued
+    assert time.perf_counter() - started < 30
+
+
+def test_a_corrupt_checkpoint_shows_an_error_and_keeps_the_model(qtbot, make_window, tmp_path):
+    window = make_window()
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x80\x02 definitely not a checkpoint" * 10)
+    window.load_model(str(bad))
+    qtbot.waitUntil(lambda: window.pad.error_label.isVisible(), timeout=10000)
+    assert "broken.pt" in window.pad.error_label.text()
+    assert "previous model is still in use" in window.pad.error_label.text()
+    draw_digit(qtbot, window.pad.canvas, 7)
+    wait_for_digit(qtbot, window, "7")
+
+
+def test_save_drawing_and_the_cli_agree(qtbot, make_window, tmp_path, capsys):
+    from mnist_desk.cli import main
+
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 2)
+    wait_for_digit(qtbot, window, "2")
+    saved = window.save_drawing(str(tmp_path / "two.png"))
+    assert saved
+    small = tmp_path / "two_28x28.png"
+    assert small.exists()
+    assert main(["predict", saved, "--json"]) == 0
+    import json
+
+    top = json.loads(capsys.readouterr().out)[0]["top_k"][0]
+    assert top["digit"] == 2
+    np.testing.assert_allclose(top["p"], window.pad.last_probs[2], atol=0.05)
+
+
+def test_saving_to_a_read_only_folder_keeps_the_drawing(qtbot, make_window, tmp_path):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 5)
+    wait_for_digit(qtbot, window, "5")
+    assert window.save_drawing(str(tmp_path / "missing-folder" / "x.png")) == ""
+    assert "Could not save" in window.pad.error_label.text()
+    assert len(window.pad.canvas.strokes()) == 2
+
+
+def test_nothing_to_save_on_an_empty_pad(qtbot, make_window, tmp_path):
+    window = make_window()
+    assert window.save_drawing(str(tmp_path / "x.png")) == ""
+    assert "draw a digit first" in window.pad.error_label.text()
+
+
+def test_open_image_classifies_and_bad_images_are_explained(qtbot, make_window, tmp_path):
+    from PIL import Image
+
+    from mnist_desk.core.handwriting import our_digit
+    from mnist_desk.core.preprocess import render_strokes
+
+    window = make_window()
+    strokes, pen = our_digit(6, "plain")
+    ink = np.pad(render_strokes(strokes, pen, 150), 30)
+    Image.fromarray(((1 - ink) * 255).astype(np.uint8)).save(tmp_path / "six.png")
+    window.open_image(str(tmp_path / "six.png"))
+    wait_for_digit(qtbot, window, "6")
+    (tmp_path / "junk.png").write_bytes(b"no")
+    window.open_image(str(tmp_path / "junk.png"))
+    assert "not an image" in window.pad.error_label.text()
+
+
+def test_settings_are_remembered(qtbot, make_window):
+    window = make_window()
+    window.pad.k_spin.setValue(5)
+    window.pad.pen_slider.setValue(30)
+    window.close()
+    again = make_window()
+    assert again.pad.k_spin.value() == 5
+    assert again.pad.pen_slider.value() == 30
+
+
+def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_home):
+    (isolated_home / "settings.ini").write_bytes(b"\xff\xfe[pad]\ntop_k=banana\n\x00\x00garbage=")
+    window = make_window()
+    assert window.pad.k_spin.value() == 3
+    draw_digit(qtbot, window.pad.canvas, 1)
+    wait_for_digit(qtbot, window, "1")
