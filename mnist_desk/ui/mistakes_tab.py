@@ -87,6 +87,7 @@ class MistakesTab(QWidget):
     open_on_pad = Signal(object)  # 28×28 float image
     evaluate_requested = Signal()
     _run_eval = Signal(str, str)
+    evaluation_ended = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -211,6 +212,7 @@ class MistakesTab(QWidget):
             + f". Hardest: {worst}."
         )
         self._refilter()
+        self.evaluation_ended.emit(True)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -218,6 +220,7 @@ class MistakesTab(QWidget):
         self.summary.setText("Evaluation failed.")
         self.error_label.setText(f"Could not evaluate: {message}")
         self.error_label.show()
+        self.evaluation_ended.emit(False)
 
     @Slot(int, int)
     def filter_cell(self, true: int, predicted: int) -> None:

@@ -62,6 +62,7 @@ class TrainTab(QWidget):
     start_requested = Signal(object)  # TrainConfig, to the worker
     checkpoint_ready = Signal(str, dict)  # best.pt path, summary row
     use_checkpoint = Signal(str)
+    run_ended = Signal(bool)  # True when it produced a result, False when it failed
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -342,6 +343,7 @@ class TrainTab(QWidget):
         else:
             self.log.appendPlainText("Run cancelled before the first epoch ended: no checkpoint.")
         self.speed_label.setText("Cancelled" if result.cancelled else "Finished")
+        self.run_ended.emit(True)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -352,6 +354,7 @@ class TrainTab(QWidget):
         self.speed_label.setText("Failed")
         self._show_error(f"Training failed: {message}")
         self.log.appendPlainText(f"Training failed: {message}")
+        self.run_ended.emit(False)
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)

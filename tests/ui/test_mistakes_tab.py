@@ -1,0 +1,59 @@
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+
+
+def _evaluated(qtbot, make_window, mnist_root, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_DATA", str(mnist_root))
+    window = make_window()
+    tab = window.mistakes_tab
+    window.tabs.setCurrentWidget(tab)
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=120000):
+        tab.evaluate_button.click()
+    return window, tab
+
+
+def test_matrix_gallery_and_open_on_pad(qtbot, make_window, mnist_root, monkeypatch):
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    matrix = tab.heatmap.matrix
+    assert matrix.sum() == 10000
+    wrong = matrix.sum() - np.trace(matrix)
+    assert tab.model.rowCount() == wrong
+
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    true, predicted = np.unravel_index(off.argmax(), off.shape)
+    # a real click on the cell's centre
+    view = tab.heatmap
+    scene_point = view.plotItem.vb.mapViewToScene(QPointF(predicted + 0.5, true + 0.5))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: tab.true_filter.currentData() == true)
+    assert tab.pred_filter.currentData() == predicted
+    assert tab.model.rowCount() == matrix[true, predicted]
+    rows = [tab.model.test_index(r) for r in range(tab.model.rowCount())]
+    assert all(tab.model.labels[i] == true and tab.model.predictions[i] == predicted for i in rows)
+
+    tab.gallery.setCurrentIndex(tab.model.index(0))
+    i = tab.current_test_index()
+    assert tab.open_button.isEnabled()
+    tab.open_button.click()
+    assert window.tabs.currentWidget() is window.pad
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    assert window.pad.predicted_digit() == tab.model.predictions[i]
+    np.testing.assert_allclose(window.pad.last_probs, tab.model.probabilities[i], atol=1e-4)
+
+
+def test_sorting_by_confidence(qtbot, make_window, mnist_root, monkeypatch):
+    _, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    conf = lambda: [tab.model.probabilities[i, tab.model.predictions[i]] for i in tab.model.rows]  # noqa: E731
+    assert conf() == sorted(conf(), reverse=True)
+    tab.sort_combo.setCurrentIndex(1)
+    assert conf() == sorted(conf())
+
+
+def test_missing_data_is_explained(qtbot, make_window, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_DATA", str(tmp_path / "none"))
+    window = make_window()
+    tab = window.mistakes_tab
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=30000):
+        tab.evaluate_button.click()
+    assert "is missing" in tab.error_label.text() and tab.evaluate_button.isEnabled()
