@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
         self.inference_worker.model_failed.connect(self._on_model_failed)
         self.load_model_requested.connect(self.inference_worker.load_model)
         self.pad.model_chosen.connect(self.load_model)
+        self.pad.add_my_digit.connect(self.add_my_digit)
+        self.my_digits_tab.classify_requested.connect(self.inference_worker.classify_batch)
+        self.inference_worker.batch_result.connect(self.my_digits_tab.on_batch_result)
         self.pad.open_model_button.clicked.connect(self.choose_checkpoint)
 
         self._build_actions()
@@ -67,12 +70,23 @@ class MainWindow(QMainWindow):
     # ----- tabs beyond the pad (issue: Train and Mistakes) ------------------------------
     def _add_workbench_tabs(self) -> None:
         from mnist_desk.ui.mistakes_tab import MistakesTab
+        from mnist_desk.ui.my_digits_tab import MyDigitsTab
         from mnist_desk.ui.train_tab import TrainTab
 
         self.train_tab = TrainTab(self.settings)
         self.mistakes_tab = MistakesTab()
+        self.my_digits_tab = MyDigitsTab()
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(self.mistakes_tab, "Mistakes")
+        self.tabs.addTab(self.my_digits_tab, "My digits")
+        self.my_digits_tab.show_on_pad.connect(self._show_strokes_on_pad)
+        self.train_tab.fine_tune_requested.connect(
+            lambda: self.train_tab.start_fine_tune(
+                self.active_checkpoint_path(),
+                str(self.my_digits_tab.store.folder),
+                self.model_info.get("name", "desknet"),
+            )
+        )
         self.train_tab.checkpoint_ready.connect(self._on_trained)
         self.train_tab.use_checkpoint.connect(self.load_model)
         self.mistakes_tab.open_on_pad.connect(self._open_on_pad)
@@ -149,13 +163,23 @@ class MainWindow(QMainWindow):
         self.saliency_action.toggled.connect(self.pad.saliency_check.setChecked)
         self.pad.saliency_check.toggled.connect(self.saliency_action.setChecked)
         view_menu.addAction(self.saliency_action)
-        for i, name in enumerate(("Draw", "Train", "Mistakes")):
+        for i, name in enumerate(("Draw", "Train", "Mistakes", "My digits")):
             self._action(
                 f"Go to {name}",
                 lambda _=False, i=i: self.tabs.setCurrentIndex(i),
                 f"Alt+{i + 1}",
                 f"Show the {name} tab",
                 view_menu,
+            )
+
+        keep_menu = edit_menu.addMenu("&Keep drawing as")
+        for digit in range(10):
+            self._action(
+                f"{digit}",
+                lambda _=False, d=digit: self._key_keep(d),
+                str(digit),
+                f"Keep the drawing in My digits, labelled {digit}",
+                keep_menu,
             )
 
         help_menu = bar.addMenu("&Help")
@@ -229,6 +253,7 @@ class MainWindow(QMainWindow):
         self.refresh_model_list()
         self.pad.refresh()
         self.mistakes_tab.set_model_text(info.get("description", info["name"]))
+        self.my_digits_tab.reload()  # re-score the person's digits with this model
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
@@ -246,6 +271,34 @@ class MainWindow(QMainWindow):
     def _on_trained(self, path: str, _summary: dict) -> None:
         self.refresh_model_list()
         self.statusBar().showMessage(f"New checkpoint: {path}", 8000)
+
+    def _key_keep(self, label: int) -> None:
+        """Digit keys keep the drawing only on the Draw tab (elsewhere they are typing)."""
+        if self.tabs.currentWidget() is self.pad:
+            self.add_my_digit(label)
+
+    @Slot(int)
+    def add_my_digit(self, label: int) -> None:
+        canvas = self.pad.canvas
+        if canvas.is_empty():
+            self.pad.show_error("Draw a digit first, then press its key (0–9) to keep it.")
+            return
+        try:
+            self.my_digits_tab.store.add(canvas.strokes(), canvas.pen_width, label)
+        except (OSError, ValueError) as exc:
+            self.pad.show_error(f"Could not keep the digit: {exc}. Your drawing is still here.")
+            return
+        self.pad.show_error("")
+        self.my_digits_tab.reload()
+        count = len(self.my_digits_tab.digits)
+        self.statusBar().showMessage(f"Kept as a {label} ({count} digits of yours).", 5000)
+        canvas.clear()
+
+    @Slot(list, float)
+    def _show_strokes_on_pad(self, strokes: list, pen_width: float) -> None:
+        self.tabs.setCurrentWidget(self.pad)
+        self.pad.pen_slider.setValue(round(pen_width))
+        self.pad.canvas.set_strokes([[tuple(p) for p in s] for s in strokes])
 
     @Slot(object)
     def _open_on_pad(self, image28) -> None:

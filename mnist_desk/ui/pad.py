@@ -10,9 +10,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +32,7 @@ class PadTab(QWidget):
     request_image = Signal(int, object)
     model_chosen = Signal(str)  # checkpoint path ("" = shipped)
     saliency_toggled = Signal(bool)
+    add_my_digit = Signal(int)  # label; the window stores the current drawing
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,12 +105,25 @@ class PadTab(QWidget):
         self.clear_button.clicked.connect(self.canvas.clear)
         self.canvas.history_changed.connect(self._on_history)
         self._on_history(False, False)
+        self.add_button = QToolButton()
+        self.add_button.setText("Add to my digits")
+        self.add_button.setToolTip(
+            "Keep this drawing with its label, to measure and fine-tune the model on your "
+            "handwriting. Shortcut: press the digit's key (0–9)."
+        )
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.add_button)
+        for digit in range(10):
+            action = menu.addAction(f"as {digit}")
+            action.triggered.connect(lambda _=False, d=digit: self.add_my_digit.emit(d))
+        self.add_button.setMenu(menu)
 
         tools = QHBoxLayout()
         tools.addWidget(QLabel("Pen"))
         tools.addWidget(self.pen_slider, 1)
         for button in (self.undo_button, self.redo_button, self.clear_button):
             tools.addWidget(button)
+        tools.addWidget(self.add_button)
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -63,12 +64,15 @@ class TrainTab(QWidget):
     checkpoint_ready = Signal(str, dict)  # best.pt path, summary row
     use_checkpoint = Signal(str)
     run_ended = Signal(bool)  # True when it produced a result, False when it failed
+    fine_tune_requested = Signal()
+    _fine_tune = Signal(object, str, str)  # config, checkpoint, my-digits folder
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.running = False
         self.last_result = None
+        self.last_fine_tune = None
         self.last_error = ""
         self._started = 0.0
         self._batch_x = 0.0
@@ -140,6 +144,15 @@ class TrainTab(QWidget):
         self.use_button.setToolTip("Make the last run's best checkpoint the active model.")
         self.use_button.setEnabled(False)
         self.use_button.clicked.connect(self._use_last)
+        self.fine_tune_button = QPushButton("Fine-tune on MNIST + my digits")
+        self.fine_tune_button.setToolTip(
+            "Continue training the active model on MNIST plus your own digits (My digits tab), "
+            "using the epochs, learning rate and batch size above; 30% of your digits are held "
+            "out to show the before/after accuracy."
+        )
+        self.fine_tune_button.clicked.connect(self.fine_tune_requested)
+        self.fine_tune_label = QLabel()
+        self.fine_tune_label.setWordWrap(True)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.cancel_button, self.use_button):
             buttons.addWidget(button)
@@ -156,6 +169,8 @@ class TrainTab(QWidget):
         box.setLayout(form)
         left.addWidget(box)
         left.addLayout(buttons)
+        left.addWidget(self.fine_tune_button)
+        left.addWidget(self.fine_tune_label)
         left.addWidget(self.progress)
         left.addWidget(self.speed_label)
         left.addWidget(self.error_label)
@@ -202,6 +217,8 @@ class TrainTab(QWidget):
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.fine_tuned.connect(self._on_fine_tuned)
+        self._fine_tune.connect(self.worker.run_fine_tune)
         self._restore()
         self.refresh_table()
 
@@ -234,9 +251,10 @@ class TrainTab(QWidget):
                 self.device.setItemText(index, f"{name} (unavailable)")
 
     # ----- run control ------------------------------------------------------------------
-    def config(self) -> TrainConfig:
+    def config(self, prefix: str = "") -> TrainConfig:
         model = self.model_combo.currentText() or "cnn"
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{prefix}-{stamp}" if prefix else f"{model}-{stamp}"
         device = self.device.currentText().split(" ")[0] or "auto"
         return TrainConfig(
             model=model,
@@ -251,10 +269,29 @@ class TrainTab(QWidget):
             device=device,
             data=self.data_edit.text().strip() or None,
             train_subset=self.train_subset.value() or None,
-            out=str(runs_dir() / f"{model}-{stamp}"),
+            out=str(runs_dir() / name),
         )
 
-    def start(self, config: TrainConfig | None = None) -> bool:
+    def start_fine_tune(
+        self,
+        checkpoint_path: str,
+        store_folder: str,
+        model_name: str,
+        config: TrainConfig | None = None,
+    ) -> bool:
+        try:
+            config = dataclasses.replace(
+                config or self.config(prefix="finetune"), model=model_name, augment=True
+            )
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return False
+        self.fine_tune_label.setText("Fine-tuning…")
+        return self.start(
+            config, lambda: self._fine_tune.emit(config, checkpoint_path, store_folder)
+        )
+
+    def start(self, config: TrainConfig | None = None, launch=None) -> bool:
         if self.running:
             return False  # only one run at a time
         self.populate()
@@ -272,9 +309,13 @@ class TrainTab(QWidget):
         self._started = time.perf_counter()
         self._config = config
         self.start_button.setEnabled(False)
+        self.fine_tune_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.log.appendPlainText(f"Starting {config.model}: {config.epochs} epochs → {config.out}")
-        self.start_requested.emit(config)
+        if launch is None:
+            self.start_requested.emit(config)
+        else:
+            launch()
         return True
 
     def cancel(self) -> None:
@@ -313,8 +354,23 @@ class TrainTab(QWidget):
             self.log.appendPlainText(", ".join(parts))
 
     @Slot(object)
+    def _on_fine_tuned(self, report) -> None:
+        def pct(value):
+            return "–" if value is None else f"{value * 100:.1f}%"
+
+        text = (
+            f"Fine-tuned on {report.trained_on} of your digits ({report.held_out} held out). "
+            f"Your held-out digits: {pct(report.mine_before)} → {pct(report.mine_after)}; "
+            f"MNIST test: {pct(report.mnist_before)} → {pct(report.mnist_after)}."
+        )
+        self.last_fine_tune = report
+        self.fine_tune_label.setText(text)
+        self.log.appendPlainText(text)
+
+    @Slot(object)
     def _on_finished(self, result) -> None:
         self.running = False
+        self.fine_tune_button.setEnabled(True)
         self.last_result = result
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -348,6 +404,8 @@ class TrainTab(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.running = False
+        self.fine_tune_button.setEnabled(True)
+        self.fine_tune_label.setText("")
         self.last_error = message
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)

@@ -44,6 +44,7 @@ class InferenceWorker(QObject):
     model_failed = Signal(str)
     result = Signal(int, object, object, object)  # request id, probabilities, 28×28, saliency
     failed = Signal(int, str)
+    batch_result = Signal(str, object)  # tag, (N, 10) probabilities
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +81,13 @@ class InferenceWorker(QObject):
         with self._lock:
             self._pending = ("image", request_id, image28, 0.0, time.perf_counter())
         self._schedule()
+
+    @Slot(str, object)
+    def classify_batch(self, tag: str, images: object) -> None:
+        """Probabilities for many 28×28 images at once (e.g. the person's own digits)."""
+        if self._predictor is None or len(images) == 0:
+            return
+        self.batch_result.emit(tag, self._predictor.probabilities(images))
 
     @Slot(bool)
     def set_saliency(self, enabled: bool) -> None:
@@ -132,6 +140,7 @@ class TrainWorker(QObject):
 
     progress = Signal(object)  # core.train.Progress
     finished = Signal(object)  # core.train.FitResult
+    fine_tuned = Signal(object)  # core.finetune.FineTuneReport (finished is emitted too)
     failed = Signal(str)
 
     def __init__(self) -> None:
@@ -145,11 +154,35 @@ class TrainWorker(QObject):
 
     @Slot(object)
     def run(self, config) -> None:
+        from mnist_desk.core.train import fit
+
+        self._guarded(
+            lambda: fit(config, on_progress=self._on_progress, should_stop=self._stop.is_set)
+        )
+
+    @Slot(object, str, str)
+    def run_fine_tune(self, config, checkpoint_path: str, store_folder: str) -> None:
+        from mnist_desk.core.finetune import fine_tune
+        from mnist_desk.core.my_digits import MyDigitStore
+
+        def work():
+            report = fine_tune(
+                checkpoint_path,
+                MyDigitStore(store_folder),
+                config,
+                on_progress=self._on_progress,
+                should_stop=self._stop.is_set,
+            )
+            self.fine_tuned.emit(report)
+            return report.result
+
+        self._guarded(work)
+
+    def _guarded(self, work) -> None:
+        """Run ``work`` and turn every failure into one readable ``failed`` message."""
         self._stop.clear()
         try:
-            from mnist_desk.core.train import fit
-
-            result = fit(config, on_progress=self._on_progress, should_stop=self._stop.is_set)
+            result = work()
         except MemoryError:
             self.failed.emit("Training ran out of memory; try a smaller batch size or model.")
             return

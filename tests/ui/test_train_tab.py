@@ -8,9 +8,18 @@ from tests.ui.conftest import draw_digit
 
 
 def _quick_config(mnist_root, **overrides):
-    values = dict(model="cnn", epochs=1, batch_size=64, lr=3e-3, device="cpu", seed=0,
-                  data=str(mnist_root), train_subset=1500, test_subset=300,
-                  out=str(runs_dir() / "quick"))
+    values = dict(
+        model="cnn",
+        epochs=1,
+        batch_size=64,
+        lr=3e-3,
+        device="cpu",
+        seed=0,
+        data=str(mnist_root),
+        train_subset=1500,
+        test_subset=300,
+        out=str(runs_dir() / "quick"),
+    )
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -65,8 +74,15 @@ def test_a_failing_run_shows_the_error_and_reenables_start(qtbot, make_window, t
     window = make_window()
     tab = window.train_tab
     with qtbot.waitSignal(tab.run_ended, timeout=30000):
-        tab.start(TrainConfig(model="cnn", epochs=1, data=str(tmp_path / "nowhere"),
-                              out=str(tmp_path / "run"), device="cpu"))
+        tab.start(
+            TrainConfig(
+                model="cnn",
+                epochs=1,
+                data=str(tmp_path / "nowhere"),
+                out=str(tmp_path / "run"),
+                device="cpu",
+            )
+        )
     assert not tab.error_label.isHidden() and "is missing" in tab.error_label.text()
     assert tab.start_button.isEnabled() and not tab.running
     assert window.isVisible()  # the app is still usable

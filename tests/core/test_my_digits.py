@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+from mnist_desk.core.handwriting import our_digit
+from mnist_desk.core.my_digits import MyDigitStore
+
+
+def _fill(store, digits=range(10), styles=("plain", "slanted", "thick")):
+    for d in digits:
+        for style in styles:
+            strokes, pen = our_digit(d, style)
+            store.add(strokes, pen, d)
+
+
+def test_add_relabel_delete_round_trip_through_disk(tmp_path):
+    store = MyDigitStore(tmp_path / "mine")
+    strokes, pen = our_digit(4, "plain")
+    added = store.add(strokes, pen, 4)
+    again = MyDigitStore(tmp_path / "mine").all()  # a fresh store reads the files
+    assert [(d.id, d.label) for d in again] == [(added.id, 4)]
+    assert (tmp_path / "mine" / f"{added.id}.png").exists()
+    np.testing.assert_allclose(again[0].image(), added.image())
+    store.relabel(added.id, 9)
+    assert MyDigitStore(tmp_path / "mine").all()[0].label == 9
+    store.delete(added.id)
+    assert MyDigitStore(tmp_path / "mine").all() == []
+    assert list((tmp_path / "mine").iterdir()) == []
+
+
+def test_bad_input_is_refused(tmp_path):
+    store = MyDigitStore(tmp_path)
+    with pytest.raises(ValueError, match="0–9"):
+        store.add([[(1, 1), (2, 2)]], 5, 12)
+    with pytest.raises(ValueError, match="empty"):
+        store.add([], 5, 1)
+
+
+def test_an_unwritable_folder_gives_an_error_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = MyDigitStore(blocker / "mine")  # cannot be created, even as root
+    strokes, pen = our_digit(1, "plain")
+    with pytest.raises(OSError):
+        store.add(strokes, pen, 1)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_damaged_file_is_skipped(tmp_path):
+    store = MyDigitStore(tmp_path)
+    _fill(store, digits=[1], styles=["plain"])
+    (tmp_path / "broken.json").write_text("{not json")
+    assert len(store.all()) == 1
+
+
+def test_split_holds_out_some_of_every_label(tmp_path):
+    store = MyDigitStore(tmp_path)
+    _fill(store)
+    train, held = store.split(holdout=0.34, seed=0)
+    assert len(train) + len(held) == 30
+    assert {d.label for d in held} == set(range(10))
+    assert not {d.id for d in train} & {d.id for d in held}
+
+
+def test_fine_tuning_on_my_digits_raises_accuracy_on_them(tmp_path, mnist_root):
+    """A weak model (trained briefly) learns our handwriting from a handful of digits."""
+    from mnist_desk.core.config import TrainConfig
+    from mnist_desk.core.finetune import fine_tune
+    from mnist_desk.core.train import fit
+
+    base = fit(
+        TrainConfig(
+            model="cnn",
+            epochs=1,
+            train_subset=300,
+            test_subset=300,
+            lr=2e-3,
+            data=str(mnist_root),
+            out=str(tmp_path / "base"),
+            device="cpu",
+        )
+    )
+    store = MyDigitStore(tmp_path / "mine")
+    _fill(store, styles=("plain", "slanted", "thick", "thin", "wide", "small"))
+    config = TrainConfig(
+        model="cnn",
+        epochs=2,
+        lr=1e-3,
+        train_subset=300,
+        test_subset=300,
+        data=str(mnist_root),
+        out=str(tmp_path / "tuned"),
+        device="cpu",
+    )
+    report = fine_tune(str(base.best_path), store, config, holdout=0.34)
+    assert report.trained_on + report.held_out == 60
+    assert report.mine_after > report.mine_before
+    assert report.mnist_after > 0.5  # it still reads MNIST
