@@ -90,6 +90,9 @@ def atomic_write_bytes(path: Path, write) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp's 0600 would hide files from other users
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):

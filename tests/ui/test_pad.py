@@ -111,10 +111,24 @@ def test_a_flood_of_updates_stays_responsive_and_ends_on_the_newest(qtbot, make_
     assert time.perf_counter() - started < 30
 
 
-def test_a_corrupt_checkpoint_shows_an_error_and_keeps_the_model(qtbot, make_window, tmp_path):
+@pytest.mark.parametrize("kind", ["junk", "empty", "truncated", "wrong-model"])
+def test_a_bad_checkpoint_shows_an_error_and_keeps_the_model(
+    qtbot, make_window, tmp_path, shipped_checkpoint, kind
+):
+    import torch
+
     window = make_window()
     bad = tmp_path / "broken.pt"
-    bad.write_bytes(b"\x80\x02 definitely not a checkpoint" * 10)
+    if kind == "junk":
+        bad.write_bytes(b"\x80\x02 definitely not a checkpoint" * 10)
+    elif kind == "empty":
+        bad.write_bytes(b"")
+    elif kind == "truncated":
+        bad.write_bytes(shipped_checkpoint.read_bytes()[:4096])
+    else:
+        payload = torch.load(shipped_checkpoint, weights_only=True)
+        payload["model"] = "cnn"
+        torch.save(payload, bad)
     window.load_model(str(bad))
     qtbot.waitUntil(lambda: window.pad.error_label.isVisible(), timeout=10000)
     assert "broken.pt" in window.pad.error_label.text()
