@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     _add_model_option(gui)
+    gui.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window, draw a 7 on the pad, print what the model read and the time "
+        "from start to that answer, then quit (for packaging checks and start-up benchmarks)",
+    )
 
     train = sub.add_parser("train", help="train a model and save its best checkpoint")
     train.add_argument("--arch", default=defaults.model, help="model name (see --list-models)")
@@ -116,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         if command == "gui":
             from mnist_desk.ui.app import run_app
 
-            return run_app(model_path=getattr(args, "model", None))
+            return run_app(
+                model_path=getattr(args, "model", None),
+                self_test=getattr(args, "self_test", False),
+            )
         handler = {
             "train": cmd_train,
             "eval": cmd_eval,

@@ -42,8 +42,12 @@ def main(argv=None) -> int:
     config = checkpoint.train_config
     model = checkpoint.build()
     device = select_device("cpu")
-    result = evaluate(model, load_mnist(args.data, download=False).test, device,
-                      normalization=checkpoint.normalization)
+    result = evaluate(
+        model,
+        load_mnist(args.data, download=False).test,
+        device,
+        normalization=checkpoint.normalization,
+    )
     per_class = result.per_class_accuracy()
     wrong = int((result.predictions != result.labels).sum())
     command = (
@@ -66,14 +70,14 @@ The model the app ships and starts with: **desknet**, a 5-layer CNN with BatchNo
 | md5 of `resources/desknet.pt` | `{md5}` |
 | recipe | `training/desknet.sh` |
 | command | `{command}` |
-| seed | {config['seed']} |
+| seed | {config["seed"]} |
 | data | MNIST 60,000 training digits (`../shared/mnist`, torchvision layout), no validation split |
-| epochs | {config['epochs']} (fixed in advance; the last epoch is shipped — no choice made on the test set) |
-| optimizer | {config['optimizer']} lr {config['lr']:g} (one-cycle), weight decay {config['weight_decay']:g}, batch {config['batch_size']} |
+| epochs | {config["epochs"]} (fixed in advance; the last epoch is shipped — no choice made on the test set) |
+| optimizer | {config["optimizer"]} lr {config["lr"]:g} (one-cycle), weight decay {config["weight_decay"]:g}, batch {config["batch_size"]} |
 | augmentation | random rotation ±12°, scale 0.85–1.1, shear ±0.25, shift ±2 px, stroke thicker/thinner (30%) — how people draw with a mouse |
 | normalisation | mean {checkpoint.normalization[0]}, std {checkpoint.normalization[1]} (stored in the checkpoint) |
-| training time | {summary['seconds'] / 60:.1f} min on {summary['device']} ({platform.machine()}, 2 cores, shared with other work) |
-| versions | torch {checkpoint.versions.get('torch')}, mnist-desk {checkpoint.versions.get('mnist-desk')} |
+| training time | {summary["seconds"] / 60:.1f} min on {summary["device"]} ({platform.machine()}, 2 cores, shared with other work) |
+| versions | torch {checkpoint.versions.get("torch")}, mnist-desk {checkpoint.versions.get("mnist-desk")} |
 | created | {checkpoint.created} |
 
 Per-class test accuracy: {", ".join(f"{d}: {a * 100:.2f}%" for d, a in enumerate(per_class))}.

@@ -120,16 +120,25 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        text = str(exc)
-        if "Unsupported global" in text or "weights_only" in text.lower():
-            reason = "it holds Python objects beyond plain weights, refused for safety"
-        else:
-            reason = text.strip().splitlines()[0][:160] if text.strip() else type(exc).__name__
+        reason = _explain_load_error(str(exc)) or type(exc).__name__
         raise CheckpointError(
             f"{path.name} is not a readable mnist-desk checkpoint (corrupt, truncated or another "
             f"kind of file: {reason})."
         ) from None
     return checkpoint_from_payload(payload, path)
+
+
+def _explain_load_error(text: str) -> str:
+    """Torch's load errors are long; say in a few words what they mean for a person."""
+    if "Unsupported global" in text:
+        return "it holds Python objects beyond plain weights, refused for safety"
+    cut_short = ("central directory", "zip archive", "unexpected EOF", "Errno 22", "StreamReader")
+    if any(k in text for k in cut_short):
+        return "the file is cut short or damaged"
+    if any(k in text for k in ("invalid load key", "Unsupported operand", "UnpicklingError")):
+        return "it is not a PyTorch file"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0][:160] if lines else ""
 
 
 def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoint:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 
 def display_problem() -> str | None:
@@ -20,7 +21,10 @@ def display_problem() -> str | None:
     return None
 
 
-def run_app(model_path: str | None = None) -> int:
+STARTED = time.perf_counter()
+
+
+def run_app(model_path: str | None = None, self_test: bool = False) -> int:
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
@@ -37,5 +41,43 @@ def run_app(model_path: str | None = None) -> int:
     from mnist_desk.ui.main_window import MainWindow
 
     window = MainWindow(model_path=model_path)
+    app.aboutToQuit.connect(window.shutdown)  # however the app ends, threads stop first
     window.show()
+    shown = time.perf_counter() - STARTED
+    if self_test:
+        _arm_self_test(app, window, shown)
     return app.exec()
+
+
+def _arm_self_test(app, window, shown_s: float) -> None:
+    """Draw our "7" once the model is ready; print the answer and the timings, then quit."""
+    from PySide6.QtCore import QObject, Slot
+
+    from mnist_desk.core.handwriting import our_digit
+
+    class SelfTest(QObject):
+        """Lives in the GUI thread, so the workers' signals reach it queued."""
+
+        @Slot(dict)
+        def on_ready(self, _info) -> None:
+            window.pad.canvas.set_strokes(our_digit(7, "plain")[0])
+
+        @Slot(int, object, object, object)
+        def on_result(self, _request_id, probs, _image, _saliency) -> None:
+            digit = int(probs.argmax())
+            print(
+                f"self-test: read {digit} ({probs[digit]:.1%}); window shown after "
+                f"{shown_s:.2f}s, first prediction after {time.perf_counter() - STARTED:.2f}s",
+                flush=True,
+            )
+            app.exit(0 if digit == 7 else 1)
+
+        @Slot(str)
+        def on_failed(self, message: str) -> None:
+            print(f"self-test: {message}", flush=True)
+            app.exit(1)
+
+    window.self_test = SelfTest()
+    window.inference_worker.model_loaded.connect(window.self_test.on_ready)
+    window.pad.answer_shown.connect(window.self_test.on_result)
+    window.inference_worker.model_failed.connect(window.self_test.on_failed)

@@ -33,6 +33,7 @@ class MainWindow(QMainWindow):
         self.settings = settings_io.open_settings()
         self.model_info: dict = {}
         self.active_model_path = ""
+        self._shut_down = False
 
         self.tabs = QTabWidget()
         self.pad = PadTab()
@@ -404,8 +405,15 @@ class MainWindow(QMainWindow):
         if not self.train_tab.confirm_close():
             event.ignore()
             return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Save settings and stop every worker thread; safe to call more than once."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.save_settings()
         self.train_tab.shutdown()
         self.mistakes_tab.shutdown()
         stop_thread(self.inference_thread)
-        event.accept()

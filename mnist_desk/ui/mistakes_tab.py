@@ -176,9 +176,7 @@ class MistakesTab(QWidget):
         self.worker = EvalWorker()
         self.thread = start_in_thread(self.worker, "evaluation")
         self._run_eval.connect(self.worker.run)
-        self.worker.progress.connect(
-            lambda done, total: self.progress.setValue(int(done * 100 / total))
-        )
+        self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.data_folder = lambda: os.environ.get("MNIST_DESK_DATA", "")
@@ -192,6 +190,10 @@ class MistakesTab(QWidget):
         self.progress.setValue(0)
         self.summary.setText("Evaluating…")
         self._run_eval.emit(checkpoint_path, self.data_folder() or "")
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setValue(int(done * 100 / max(total, 1)))
 
     @Slot(object)
     def _on_finished(self, payload: dict) -> None:

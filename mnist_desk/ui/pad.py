@@ -33,6 +33,7 @@ class PadTab(QWidget):
     model_chosen = Signal(str)  # checkpoint path ("" = shipped)
     saliency_toggled = Signal(bool)
     add_my_digit = Signal(int)  # label; the window stores the current drawing
+    answer_shown = Signal(int, object, object, object)  # after the bars and preview updated
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,6 +201,7 @@ class PadTab(QWidget):
             self.state_label.setText(f"{p:.1%} sure")
         self._refresh_bars()
         self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE, saliency))
+        self.answer_shown.emit(request_id, probs, image28, saliency)
 
     def predicted_digit(self) -> int | None:
         return None if self.last_probs is None else int(self.last_probs.argmax())

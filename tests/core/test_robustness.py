@@ -31,7 +31,9 @@ def _bad_checkpoints(tmp_path, shipped):
 
 
 @pytest.mark.parametrize("command", ["predict", "eval", "export"])
-def test_every_cli_command_explains_bad_checkpoints(tmp_path, capsys, shipped_checkpoint, command, mnist_root):
+def test_every_cli_command_explains_bad_checkpoints(
+    tmp_path, capsys, shipped_checkpoint, command, mnist_root
+):
     from PIL import Image
 
     image = tmp_path / "x.png"
@@ -50,10 +52,28 @@ def test_every_cli_command_explains_bad_checkpoints(tmp_path, capsys, shipped_ch
 def test_a_training_run_killed_mid_epoch_leaves_a_loadable_best(tmp_path, mnist_root):
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "mnist_desk", "train", "--arch", "cnn", "--epochs", "50",
-         "--train-subset", "3000", "--test-subset", "300", "--device", "cpu",
-         "--data", str(mnist_root), "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "mnist_desk",
+            "train",
+            "--arch",
+            "cnn",
+            "--epochs",
+            "50",
+            "--train-subset",
+            "3000",
+            "--test-subset",
+            "300",
+            "--device",
+            "cpu",
+            "--data",
+            str(mnist_root),
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 120
