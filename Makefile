@@ -31,10 +31,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
-package: $(STAMP)
-	$(PY) -m pip install -e '.[package]'
-	$(PY) -m PyInstaller --noconfirm --distpath build/dist --workpath build/pyinstaller packaging/mnist_desk.spec
-	$(PY) packaging/smoke_test.py build/dist/mnist-desk
+package:
+	bash packaging/build.sh
 
 clean-venv:
 	rm -rf $(VENV)

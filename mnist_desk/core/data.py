@@ -95,7 +95,13 @@ class MnistData:
 
 
 def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
-    from torchvision.datasets import MNIST
+    try:
+        from torchvision.datasets import MNIST
+    except ImportError:
+        raise DataError(
+            "Reading MNIST needs torchvision, which this installation lacks (the packaged app "
+            "only draws and predicts); install mnist-desk with pip to train and evaluate."
+        ) from None
 
     problems = check_raw_files(root)
     download = download and not os.environ.get(OFFLINE_ENV)

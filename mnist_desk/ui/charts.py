@@ -25,6 +25,14 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis.setTextPen(text)
 
 
+def _static_plot(plot: pg.PlotWidget) -> None:
+    """A chart that shows, not one to pan and zoom: no mouse, no context menu, no buttons."""
+    _style_plot(plot)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    plot.setMenuEnabled(False)
+
+
 def export_png(widget: QWidget, parent: QWidget | None = None, path: str | None = None) -> str:
     """Save a chart as PNG (asks for a file name unless ``path`` is given)."""
     if path is None:
@@ -39,10 +47,7 @@ class ProbabilityBars(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        _style_plot(self)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.setMenuEnabled(False)
+        _static_plot(self)
         self.setXRange(0, 1.0, padding=0.02)
         self.getAxis("bottom").setLabel("probability")
         self.setMinimumHeight(160)
@@ -123,10 +128,7 @@ class HeatMap(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        _style_plot(self)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.setMenuEnabled(False)
+        _static_plot(self)
         self.setAspectLocked(True)
         self.getAxis("left").setLabel("true")
         self.getAxis("bottom").setLabel("predicted")
