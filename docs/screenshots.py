@@ -24,9 +24,7 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from mnist_desk.core.config import TrainConfig
     from mnist_desk.core.handwriting import our_digit
-    from mnist_desk.paths import runs_dir
     from mnist_desk.ui.main_window import MainWindow
 
     app = QApplication([])
@@ -91,22 +89,14 @@ def main() -> int:
     tab = window.train_tab
     tab.populate()
     tab.model_combo.setCurrentText("lenet5")
-    tab.start(
-        TrainConfig(
-            model="lenet5",
-            epochs=6,
-            batch_size=64,
-            lr=0.01,
-            optimizer="sgd",
-            schedule="step",
-            step_size=3,
-            gamma=0.3,
-            val_split=0.1,
-            data=data,
-            train_subset=6000,
-            out=str(runs_dir() / "lenet5-demo"),
-        )
-    )
+    tab.epochs.setValue(6)
+    tab.batch_size.setValue(64)
+    tab.lr.setValue(0.01)
+    tab.optimizer.setCurrentText("sgd")
+    tab.schedule.setCurrentText("step")
+    tab.train_subset.setValue(6000)
+    tab.data_edit.setText(data)
+    tab.start()
     wait_for(lambda: not tab.running, 600)
     shot("train")
 

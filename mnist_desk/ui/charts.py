@@ -82,11 +82,12 @@ class CurvesPlot(pg.PlotWidget):
 
     COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "batch": "#9ca3af"}
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, legend_at_bottom: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         _style_plot(self)
         self.setTitle(title)
-        self.addLegend(offset=(-10, 10))
+        # Accuracy rises to the top right, loss falls to the bottom: keep the legend clear of it.
+        self.addLegend(offset=(-10, -10) if legend_at_bottom else (-10, 10))
         self.getAxis("bottom").setLabel("epoch")
         self.showGrid(x=True, y=True, alpha=0.2)
         self._curves: dict[str, pg.PlotDataItem] = {}
