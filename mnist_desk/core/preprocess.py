@@ -12,6 +12,7 @@ import contextlib
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
@@ -123,6 +124,53 @@ def strokes_to_mnist(
     """
     ink = render_strokes(strokes, pen_width)
     return None if ink is None else fit_to_mnist(ink)
+
+
+def render_strokes_in_frame(
+    strokes: Sequence[Stroke], pen_width: float, frame: float, pixels: int
+) -> np.ndarray:
+    """Draw the strokes into a fixed ``frame``×``frame`` logical square at ``pixels`` px."""
+    scale = pixels / frame
+    canvas = Image.new("L", (pixels, pixels), 0)
+    draw = ImageDraw.Draw(canvas)
+    radius = max(0.5, pen_width * scale / 2)
+    for stroke in strokes:
+        pts = [(x * scale, y * scale) for x, y in stroke]
+        if len(pts) > 1:
+            draw.line(pts, fill=255, width=max(1, int(round(2 * radius))), joint="curve")
+        for px, py in pts:
+            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+@dataclass
+class Drawing:
+    """What the pad shows: strokes over an optional 28×28 background (an opened digit).
+
+    Strokes are in the pad's logical square of side ``frame``; the background fills it.
+    """
+
+    strokes: list
+    pen_width: float
+    background: np.ndarray | None = None
+    frame: float = 280.0
+
+    def is_empty(self) -> bool:
+        return not any(self.strokes) and (self.background is None or not self.background.any())
+
+    def to_mnist(self) -> np.ndarray | None:
+        if self.background is None:
+            return strokes_to_mnist(self.strokes, self.pen_width)
+        if not any(self.strokes):
+            return self.background  # already a 28×28 MNIST-style digit: read it as it is
+        pixels = 280
+        ink = render_strokes_in_frame(
+            [s for s in self.strokes if s], self.pen_width, self.frame, pixels
+        )
+        under = Image.fromarray(self.background.astype(np.float32), mode="F").resize(
+            (pixels, pixels), Image.Resampling.BILINEAR
+        )
+        return fit_to_mnist(np.maximum(ink, np.clip(np.asarray(under), 0, 1)))
 
 
 def _flatten_to_gray(image: Image.Image) -> np.ndarray:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from mnist_desk.core.handwriting import default_pen_width
+from mnist_desk.core.preprocess import Drawing
+from mnist_desk.ui.images import digit_to_qimage
 
 LOGICAL_SIDE = 280.0  # stroke coordinates live in 0..280, whatever the widget's size
 THROTTLE_MS = 30
@@ -19,7 +22,7 @@ Stroke = list[tuple[float, float]]
 class DrawingCanvas(QWidget):
     """Left button draws, right button erases whole strokes; undo/redo per action."""
 
-    drawing_changed = Signal(object, float)  # strokes (logical units), pen width (logical)
+    drawing_changed = Signal(object)  # core.preprocess.Drawing (strokes in logical units)
     stroke_finished = Signal()
     history_changed = Signal(bool, bool)  # can undo, can redo
 
@@ -36,10 +39,12 @@ class DrawingCanvas(QWidget):
             "Right button erases a stroke. Ctrl+Z undoes, Esc clears."
         )
         self._strokes: list[Stroke] = []
+        self._background: np.ndarray | None = None  # an opened 28×28 digit to draw over
+        self._background_image: QImage | None = None
         self._current: Stroke | None = None
         self._erasing = False
-        self._undo: list[list[Stroke]] = []
-        self._redo: list[list[Stroke]] = []
+        self._undo: list[tuple[list[Stroke], np.ndarray | None]] = []
+        self._redo: list[tuple[list[Stroke], np.ndarray | None]] = []
         self.pen_width = default_pen_width(LOGICAL_SIDE)
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
@@ -54,7 +59,24 @@ class DrawingCanvas(QWidget):
         return strokes
 
     def is_empty(self) -> bool:
-        return not self._strokes and not self._current
+        return not self._strokes and not self._current and self._background is None
+
+    def drawing(self) -> Drawing:
+        return Drawing(self.strokes(), float(self.pen_width), self._background, LOGICAL_SIDE)
+
+    def background(self) -> np.ndarray | None:
+        return self._background
+
+    def set_background(self, image28: np.ndarray | None) -> None:
+        """Show a 28×28 digit to draw over (undoable); the strokes are cleared."""
+        self._push_undo()
+        self._strokes = []
+        self._set_background(image28)
+        self._changed()
+
+    def _set_background(self, image28: np.ndarray | None) -> None:
+        self._background = None if image28 is None else np.asarray(image28, np.float32)
+        self._background_image = None if image28 is None else digit_to_qimage(self._background)
 
     def set_pen_width(self, width: float) -> None:
         self.pen_width = float(width)
@@ -73,20 +95,28 @@ class DrawingCanvas(QWidget):
         self._push_undo()
         self._strokes = []
         self._current = None
+        self._set_background(None)
         self._changed()
 
     def undo(self) -> None:
         if not self._undo:
             return
-        self._redo.append(self._strokes)
-        self._strokes = self._undo.pop()
-        self._changed()
+        self._redo.append(self._snapshot())
+        self._restore(self._undo.pop())
 
     def redo(self) -> None:
         if not self._redo:
             return
-        self._undo.append(self._strokes)
-        self._strokes = self._redo.pop()
+        self._undo.append(self._snapshot())
+        self._restore(self._redo.pop())
+
+    def _snapshot(self) -> tuple[list[Stroke], np.ndarray | None]:
+        return list(self._strokes), self._background
+
+    def _restore(self, snapshot) -> None:
+        self._strokes, background = snapshot
+        if background is not self._background:
+            self._set_background(background)
         self._changed()
 
     def can_undo(self) -> bool:
@@ -146,7 +176,7 @@ class DrawingCanvas(QWidget):
             self.stroke_finished.emit()
         elif event.button() == Qt.MouseButton.RightButton and self._erasing:
             self._erasing = False
-            if self._undo and self._undo[-1] == self._strokes:
+            if self._undo and self._undo[-1][0] == self._strokes:
                 self._undo.pop()  # nothing was erased: no empty undo step
             self.history_changed.emit(self.can_undo(), self.can_redo())
 
@@ -159,7 +189,7 @@ class DrawingCanvas(QWidget):
 
     # ----- state changes ----------------------------------------------------------------
     def _push_undo(self) -> None:
-        self._undo.append(list(self._strokes))
+        self._undo.append(self._snapshot())
         self._redo.clear()
 
     def _changed(self, record: bool = True) -> None:
@@ -174,7 +204,7 @@ class DrawingCanvas(QWidget):
 
     def _emit_now(self) -> None:
         self._emit_timer.stop()
-        self.drawing_changed.emit(self.strokes(), float(self.pen_width))
+        self.drawing_changed.emit(self.drawing())
 
     # ----- painting ---------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
@@ -183,6 +213,9 @@ class DrawingCanvas(QWidget):
         square = self._square()
         painter.fillRect(self.rect(), self.palette().window())
         painter.fillRect(square, QColor(12, 12, 12))
+        if self._background_image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(square, self._background_image)
         painter.setPen(QPen(QColor(70, 70, 70), 1, Qt.PenStyle.DashLine))
         inset = square.width() * (4 / 28)  # MNIST's 20×20 box inside 28×28, as a hint
         painter.drawRect(square.adjusted(inset, inset, -inset, -inset))
@@ -214,6 +247,9 @@ class DrawingCanvas(QWidget):
         image.fill(QColor(0, 0, 0))
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._background_image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(0, 0, side, side), self._background_image)
         self._paint_strokes(painter, QRectF(0, 0, side, side))
         painter.end()
         return image

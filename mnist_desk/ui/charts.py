@@ -80,7 +80,8 @@ class ProbabilityBars(pg.PlotWidget):
 class CurvesPlot(pg.PlotWidget):
     """Per-epoch curves for named series (train/val/test), plus an optional per-batch trace."""
 
-    COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c", "batch": "#9ca3af"}
+    COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+    FAINT = "#9ca3af"  # per-batch traces
 
     def __init__(self, title: str, legend_at_bottom: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
@@ -107,9 +108,10 @@ class CurvesPlot(pg.PlotWidget):
         xs.append(x)
         ys.append(y)
         if series not in self._curves:
-            colour = self.COLOURS.get(series, "#a855f7")
-            symbol = None if series == "batch" else "o"
-            width = 1 if series == "batch" else 2
+            per_batch = series.startswith("batch")
+            colour = self.FAINT if per_batch else self.COLOURS.get(series, "#a855f7")
+            symbol = None if per_batch else "o"
+            width = 1 if per_batch else 2
             self._curves[series] = self.plot(
                 [],
                 [],

@@ -48,7 +48,6 @@ class MainWindow(QMainWindow):
         self.inference_worker = InferenceWorker()
         self.inference_thread = start_in_thread(self.inference_worker, "inference")
         self.pad.request_inference.connect(self.inference_worker.request)
-        self.pad.request_image.connect(self.inference_worker.request_image)
         self.pad.saliency_toggled.connect(self.inference_worker.set_saliency)
         self.pad.saliency_toggled.connect(lambda _on: self.pad.refresh())
         self.inference_worker.result.connect(self.pad.on_result)

@@ -28,8 +28,7 @@ PREVIEW_SIDE = 168
 
 
 class PadTab(QWidget):
-    request_inference = Signal(int, object, float)
-    request_image = Signal(int, object)
+    request_inference = Signal(int, object)  # request id, core.preprocess.Drawing
     model_chosen = Signal(str)  # checkpoint path ("" = shipped)
     saliency_toggled = Signal(bool)
     add_my_digit = Signal(int)  # label; the window stores the current drawing
@@ -160,23 +159,22 @@ class PadTab(QWidget):
         self._request_id += 1
         return self._request_id
 
-    @Slot(object, float)
-    def _on_drawing_changed(self, strokes, pen_width: float) -> None:
+    @Slot(object)
+    def _on_drawing_changed(self, drawing) -> None:
         request_id = self._next_id()
-        if not strokes:
+        if drawing.is_empty():
             self._shown_id = request_id
             self._show_empty()
             return
-        self.request_inference.emit(request_id, strokes, pen_width)
+        self.request_inference.emit(request_id, drawing)
 
     def classify_image(self, image28: np.ndarray) -> None:
-        """Show an opened image's answer (the canvas is cleared so the two never mix)."""
-        self.canvas.clear()
-        self.request_image.emit(self._next_id(), image28)
+        """Put an opened digit on the pad, to read it and to draw over it."""
+        self.canvas.set_background(image28)
 
     def refresh(self) -> None:
         """Ask again for the current drawing (after a model switch)."""
-        self.canvas.drawing_changed.emit(self.canvas.strokes(), float(self.canvas.pen_width))
+        self._on_drawing_changed(self.canvas.drawing())
 
     # ----- results ----------------------------------------------------------------------
     @Slot(int, object, object, object)

@@ -75,6 +75,7 @@ class TrainTab(QWidget):
         self.last_fine_tune = None
         self.last_error = ""
         self._started = 0.0
+        self._smoothed_loss: float | None = None
         self._batch_x = 0.0
 
         self.model_combo = QComboBox()
@@ -307,6 +308,7 @@ class TrainTab(QWidget):
         self.acc_plot.clear_data()
         self.progress.setValue(0)
         self._started = time.perf_counter()
+        self._smoothed_loss = None
         self._config = config
         self.start_button.setEnabled(False)
         self.fine_tune_button.setEnabled(False)
@@ -339,7 +341,12 @@ class TrainTab(QWidget):
         )
         x = event.epoch - 1 + event.batch / max(event.batches, 1)
         if event.kind == "batch" and math.isfinite(event.loss):
-            self.loss_plot.append("batch", x, event.loss)
+            # An exponential moving average: the raw per-batch loss is too noisy to read.
+            previous = self._smoothed_loss
+            self._smoothed_loss = (
+                event.loss if previous is None else 0.9 * previous + 0.1 * event.loss
+            )
+            self.loss_plot.append("batch (smoothed)", x, self._smoothed_loss)
         if event.kind == "epoch":
             m = event.epoch_metrics
             for split in ("train", "val", "test"):

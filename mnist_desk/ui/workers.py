@@ -70,16 +70,11 @@ class InferenceWorker(QObject):
         self.model_loaded.emit(describe_checkpoint(predictor.checkpoint))
         self._schedule()
 
-    @Slot(int, object, float)
-    def request(self, request_id: int, strokes: object, pen_width: float) -> None:
-        with self._lock:
-            self._pending = ("strokes", request_id, strokes, pen_width, time.perf_counter())
-        self._schedule()
-
     @Slot(int, object)
-    def request_image(self, request_id: int, image28: object) -> None:
+    def request(self, request_id: int, drawing: object) -> None:
+        """Keep only the newest drawing; older ones that were not started are dropped."""
         with self._lock:
-            self._pending = ("image", request_id, image28, 0.0, time.perf_counter())
+            self._pending = (request_id, drawing, time.perf_counter())
         self._schedule()
 
     @Slot(str, object)
@@ -107,12 +102,10 @@ class InferenceWorker(QObject):
             pending, self._pending = self._pending, None
         if pending is None:
             return
-        kind, request_id, payload, pen_width, sent = pending
+        request_id, drawing, sent = pending
         try:
-            from mnist_desk.core.preprocess import strokes_to_mnist
-
             t0 = time.perf_counter()
-            image = strokes_to_mnist(payload, pen_width) if kind == "strokes" else payload
+            image = drawing.to_mnist()
             t1 = time.perf_counter()
             if image is None:
                 self.result.emit(request_id, None, None, None)

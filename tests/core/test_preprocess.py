@@ -152,3 +152,17 @@ def test_mnist_digits_map_to_themselves(small_data):
         unchanged += np.abs(again - original).mean() < 1e-6
         assert abs(center_of_mass(again)[0] - CENTRE) <= 0.5
     assert unchanged >= 60
+
+
+def test_a_background_digit_is_read_as_it_is_and_strokes_add_to_it():
+    from mnist_desk.core.preprocess import Drawing
+
+    strokes, pen = our_digit(1, "plain")
+    one = strokes_to_mnist(strokes, pen)
+    assert np.array_equal(Drawing([], pen, one).to_mnist(), one)
+    bar = [[(60.0, 20.0), (220.0, 20.0)]]
+    combined = Drawing(bar, pen, one).to_mnist()
+    assert combined.shape == (28, 28)
+    longer, (height, width) = _longer_side(combined)
+    assert width > 10  # the bar widened the ink box beyond the thin "1"
+    assert Drawing([], pen, None).is_empty() and not Drawing(bar, pen, None).is_empty()

@@ -203,3 +203,33 @@ def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_hom
     assert window.pad.k_spin.value() == 3
     draw_digit(qtbot, window.pad.canvas, 1)
     wait_for_digit(qtbot, window, "1")
+
+
+def test_an_opened_digit_can_be_drawn_over_and_undone(qtbot, make_window, tmp_path):
+    from PIL import Image
+
+    from mnist_desk.core.handwriting import our_digit
+    from mnist_desk.core.preprocess import render_strokes
+    from tests.ui.conftest import draw_with_mouse
+
+    window = make_window()
+    strokes, pen = our_digit(1, "plain")
+    ink = np.pad(render_strokes(strokes, pen, 150), 30)
+    Image.fromarray((ink * 255).astype(np.uint8)).save(tmp_path / "one.png")
+    window.open_image(str(tmp_path / "one.png"))
+    wait_for_digit(qtbot, window, "1")
+    assert window.pad.canvas.background() is not None
+    before = window.pad.last_image.copy()
+    # a top bar turns the "1" into a "7"
+    draw_with_mouse(qtbot, window.pad.canvas, [[(60.0, 40.0), (120.0, 40.0), (200.0, 40.0)]])
+    qtbot.waitUntil(lambda: not np.array_equal(window.pad.last_image, before), timeout=10000)
+    from mnist_desk.core.preprocess import ink_bbox
+
+    def ink_width(image):
+        top, left, bottom, right = ink_bbox(image, 0.3)
+        return right - left
+
+    qtbot.waitUntil(lambda: ink_width(window.pad.last_image) > ink_width(before) + 5)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: np.array_equal(window.pad.last_image, before), timeout=10000)
+    wait_for_digit(qtbot, window, "1")
