@@ -89,6 +89,12 @@ How well it reads *drawn* digits (real people's pen strokes, our own stroke digi
 measured by `benchmarks/strokes.py`; see the README. Single-image CPU latency: see
 `benchmarks/RESULTS.md`.
 
+Reproducing: `bash training/desknet.sh` (then copy `runs/desknet/best.pt` here and rerun
+`python training/model_card.py`). The run is seeded (data order, augmentation, init); on the
+same CPU and torch version it repeats the same epochs, while other hardware or thread counts
+may differ in the last digits. The md5 changes with every save anyway, since the file records
+its creation time, so compare the test accuracy, not the md5, when reproducing.
+
 Limitations: trained on MNIST only (American Census Bureau employees' and high-school
 students' digits, centred by mass); unusual styles (a "1" with a base serif, crossed "7",
 slashed "0") are read less reliably. The "not sure" state (top probability under 60%) is
