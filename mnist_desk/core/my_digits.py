@@ -41,7 +41,8 @@ class MyDigitStore:
         if not any(strokes):
             raise ValueError("The drawing is empty: there is nothing to add.")
         digit = MyDigit(
-            id=time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
+            # sortable by time to the nanosecond, unique even for two digits in one instant
+            id=f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{uuid.uuid4().hex[:4]}",
             label=int(label),
             strokes=[[list(map(float, p)) for p in s] for s in strokes if s],
             pen_width=float(pen_width),

@@ -53,28 +53,35 @@ class ProbabilityBars(pg.PlotWidget):
         self.setMinimumHeight(160)
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#3b82f6")
         self.addItem(self._bars)
-        self._labels: list[pg.TextItem] = []
+        _, text = _theme_colours()
+        # Ten labels made once and reused: rebuilding items on every drawing is what made the
+        # GUI thread (and, through the GIL, the inference thread) slow.
+        self._labels = [pg.TextItem("", color=text, anchor=(0, 0.5)) for _ in range(10)]
+        for label in self._labels:
+            label.hide()
+            self.addItem(label)
         self.values: list[tuple[int, float]] = []
+        self._shown_k = -1
 
     def set_top_k(self, ranked: list[tuple[int, float]]) -> None:
         self.values = list(ranked)
-        for item in self._labels:
-            self.removeItem(item)
-        self._labels = []
         n = len(ranked)
         ys = list(range(n - 1, -1, -1))
         widths = [p for _, p in ranked]
         brushes = ["#16a34a" if i == 0 else "#3b82f6" for i in range(n)]
         self._bars.setOpts(x0=[0] * n, y=ys, width=widths, height=0.7, brushes=brushes)
-        ticks = [(y, str(d)) for y, (d, _) in zip(ys, ranked, strict=True)]
-        self.getAxis("left").setTicks([ticks])
-        self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
-        _, text = _theme_colours()
-        for y, (_, p) in zip(ys, ranked, strict=True):
-            label = pg.TextItem(f"{p * 100:.1f}%", color=text, anchor=(0, 0.5))
-            label.setPos(min(p, 0.82) + 0.01, y)
-            self.addItem(label)
-            self._labels.append(label)
+        self.getAxis("left").setTicks([[(y, str(d)) for y, (d, _) in zip(ys, ranked, strict=True)]])
+        if n != self._shown_k:
+            self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
+            self._shown_k = n
+        for i, label in enumerate(self._labels):
+            if i < n:
+                p = ranked[i][1]
+                label.setText(f"{p * 100:.1f}%")
+                label.setPos(min(p, 0.82) + 0.01, ys[i])
+                label.show()
+            else:
+                label.hide()
 
 
 class CurvesPlot(pg.PlotWidget):

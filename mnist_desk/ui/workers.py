@@ -5,6 +5,7 @@ Torch is imported inside the workers' threads, so the window can appear before i
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -24,6 +25,18 @@ def start_in_thread(worker: QObject, name: str) -> QThread:
 def stop_thread(thread: QThread, timeout_ms: int = 5000) -> None:
     thread.quit()
     thread.wait(timeout_ms)
+
+
+def use_torch_threads(count: int | None) -> None:
+    """Set this thread's intra-op thread count; ``None`` means one per CPU (training).
+
+    One drawing is a tiny batch: a single thread answers it faster than two that must wake
+    and synchronise, and leaves the other core to the GUI. The setting is per thread in
+    PyTorch's OpenMP backend but new threads may inherit it, so workers set it themselves.
+    """
+    import torch
+
+    torch.set_num_threads(count or max(1, os.cpu_count() or 1))
 
 
 def describe_checkpoint(checkpoint) -> dict:
@@ -62,6 +75,7 @@ class InferenceWorker(QObject):
             from mnist_desk.core.predict import Predictor
             from mnist_desk.paths import default_checkpoint_path
 
+            use_torch_threads(1)
             predictor = Predictor.from_path(path or default_checkpoint_path())
         except Exception as exc:  # keep the previous model working
             self.model_failed.emit(str(exc) or type(exc).__name__)
@@ -175,6 +189,7 @@ class TrainWorker(QObject):
         """Run ``work`` and turn every failure into one readable ``failed`` message."""
         self._stop.clear()
         try:
+            use_torch_threads(None)
             result = work()
         except MemoryError:
             self.failed.emit("Training ran out of memory; try a smaller batch size or model.")
@@ -212,6 +227,7 @@ class EvalWorker(QObject):
             from mnist_desk.core.device import select_device
             from mnist_desk.core.train import evaluate
 
+            use_torch_threads(None)
             checkpoint = load_checkpoint(checkpoint_path)
             split = load_mnist(data or None, download=True).test
             device = select_device("auto")
