@@ -11,7 +11,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -342,7 +342,3 @@ def save_history(history: list[dict[str, float]], out_dir: Path) -> None:
     atomic_write_bytes(out_dir / "history.json", lambda h: h.write(text))
     image = plot_history(history)
     atomic_write_bytes(out_dir / "history.png", lambda h: image.save(h, format="PNG"))
-
-
-def summary_of(result: FitResult) -> dict:
-    return asdict(result)

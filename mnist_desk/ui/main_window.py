@@ -23,6 +23,7 @@ from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
 
 class MainWindow(QMainWindow):
     load_model_requested = Signal(str)
+    load_image_requested = Signal(str)
 
     def __init__(self, model_path: str | None = None) -> None:
         super().__init__()
@@ -55,6 +56,9 @@ class MainWindow(QMainWindow):
         self.inference_worker.model_loaded.connect(self._on_model_loaded)
         self.inference_worker.model_failed.connect(self._on_model_failed)
         self.load_model_requested.connect(self.inference_worker.load_model)
+        self.load_image_requested.connect(self.inference_worker.load_image)
+        self.inference_worker.image_loaded.connect(self._on_image_loaded)
+        self.inference_worker.image_failed.connect(self._on_image_failed)
         self.pad.model_chosen.connect(self.load_model)
         self.pad.add_my_digit.connect(self.add_my_digit)
         self.my_digits_tab.classify_requested.connect(self.inference_worker.classify_batch)
@@ -307,8 +311,7 @@ class MainWindow(QMainWindow):
 
     # ----- files ------------------------------------------------------------------------
     def open_image(self, path: str | None = None) -> None:
-        from mnist_desk.core.preprocess import ImageError, load_image_as_mnist
-
+        """Put a digit from an image file on the pad (decoded in the worker thread)."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(
                 self,
@@ -316,16 +319,21 @@ class MainWindow(QMainWindow):
                 "",
                 "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
             )
-        if not path:
-            return
-        try:
-            image28 = load_image_as_mnist(path)
-        except ImageError as exc:
-            self.pad.show_error(f"Could not use the image: {exc}.")
-            return
+        if path:
+            self.statusBar().showMessage(f"Opening {Path(path).name}…")
+            self.load_image_requested.emit(path)
+
+    @Slot(str, object)
+    def _on_image_loaded(self, path: str, image28) -> None:
         self.pad.show_error("")
+        self.tabs.setCurrentWidget(self.pad)
         self.pad.classify_image(image28)
-        self.statusBar().showMessage(f"Classifying {Path(path).name}", 5000)
+        self.statusBar().showMessage(f"Opened {Path(path).name}: draw over it to edit.", 5000)
+
+    @Slot(str)
+    def _on_image_failed(self, message: str) -> None:
+        self.pad.show_error(f"Could not use the image: {message}.")
+        self.statusBar().clearMessage()
 
     def save_drawing(self, path: str | None = None) -> str:
         """Save the pad as PNG and the 28×28 image beside it (``name_28x28.png``)."""

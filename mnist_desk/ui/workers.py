@@ -58,6 +58,8 @@ class InferenceWorker(QObject):
     result = Signal(int, object, object, object)  # request id, probabilities, 28×28, saliency
     failed = Signal(int, str)
     batch_result = Signal(str, object)  # tag, (N, 10) probabilities
+    image_loaded = Signal(str, object)  # path, 28×28 MNIST-style image
+    image_failed = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +92,18 @@ class InferenceWorker(QObject):
         with self._lock:
             self._pending = (request_id, drawing, time.perf_counter())
         self._schedule()
+
+    @Slot(str)
+    def load_image(self, path: str) -> None:
+        """Decode an image file here: a 10,000² photo takes a second, not the GUI's second."""
+        from mnist_desk.core.preprocess import ImageError, load_image_as_mnist
+
+        try:
+            image = load_image_as_mnist(path)
+        except ImageError as exc:
+            self.image_failed.emit(str(exc))
+            return
+        self.image_loaded.emit(path, image)
 
     @Slot(str, object)
     def classify_batch(self, tag: str, images: object) -> None:

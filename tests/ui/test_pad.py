@@ -184,7 +184,7 @@ def test_open_image_classifies_and_bad_images_are_explained(qtbot, make_window, 
     wait_for_digit(qtbot, window, "6")
     (tmp_path / "junk.png").write_bytes(b"no")
     window.open_image(str(tmp_path / "junk.png"))
-    assert "not an image" in window.pad.error_label.text()
+    qtbot.waitUntil(lambda: "not an image" in window.pad.error_label.text(), timeout=10000)
 
 
 def test_settings_are_remembered(qtbot, make_window):
