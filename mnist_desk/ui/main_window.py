@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
 )
 
 from mnist_desk import __version__
@@ -377,11 +381,18 @@ class MainWindow(QMainWindow):
     def show_model_card(self) -> None:
         card = resources_dir() / "MODEL_CARD.md"
         text = card.read_text(encoding="utf-8") if card.exists() else "No model card found."
-        box = QMessageBox(self)
-        box.setWindowTitle("Model card")
-        box.setTextFormat(Qt.TextFormat.MarkdownText)
-        box.setText(text)
-        box.exec()
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Model card")
+        browser = QTextBrowser()
+        browser.setMarkdown(text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(browser)
+        layout.addWidget(buttons)
+        dialog.resize(720, 560)  # scrolls; resizable
+        self.model_card_dialog = dialog
+        dialog.open()
 
     # ----- settings ---------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -233,3 +233,25 @@ def test_an_opened_digit_can_be_drawn_over_and_undone(qtbot, make_window, tmp_pa
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: np.array_equal(window.pad.last_image, before), timeout=10000)
     wait_for_digit(qtbot, window, "1")
+
+
+def test_about_and_model_card_name_the_model(qtbot, make_window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox, QTextBrowser
+
+    window = make_window()
+    window.show_model_card()
+    card = window.model_card_dialog.findChild(QTextBrowser).toPlainText()
+    assert "desknet" in card and "md5" in card
+    window.model_card_dialog.close()
+    seen = []
+
+    def read_about():
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QMessageBox) and widget.isVisible():
+                seen.append(widget.text())
+                widget.accept()
+
+    QTimer.singleShot(200, read_about)
+    window.show_about()
+    assert seen and "desknet" in seen[0]
