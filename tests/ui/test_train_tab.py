@@ -86,3 +86,24 @@ def test_a_failing_run_shows_the_error_and_reenables_start(qtbot, make_window, t
     assert not tab.error_label.isHidden() and "is missing" in tab.error_label.text()
     assert tab.start_button.isEnabled() and not tab.running
     assert window.isVisible()  # the app is still usable
+
+
+def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, make_window, mnist_root, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    tab = window.train_tab
+    tab.start(_quick_config(mnist_root, epochs=50, train_subset=3000))
+    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=60000)
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No
+    )
+    window.close()
+    assert asked and window.isVisible() and tab.running  # "No" keeps it training
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    started = time.perf_counter()
+    window.close()
+    assert not window.isVisible()
+    assert not tab.thread.isRunning()  # the worker thread was stopped, not abandoned
+    assert time.perf_counter() - started < 5
