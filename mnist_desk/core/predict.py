@@ -45,14 +45,19 @@ class Predictor:
         return top_k_of(self.probabilities(image28), k)
 
     def saliency(self, image28: np.ndarray) -> np.ndarray:
-        """|d p(top) / d pixel| as a 28×28 map in [0, 1]: which ink drove the answer."""
+        """Which strokes drove the answer: |gradient × ink| of the top class, scaled to [0, 1].
+
+        The plain gradient also lights up empty background; weighting by the ink keeps the map
+        on what the person drew.
+        """
         x = self._tensor(image28).requires_grad_(True)
         with torch.enable_grad():
-            probs = self.model(x).softmax(dim=1)
-            probs[0, probs[0].argmax()].backward()
-        grad = x.grad.detach().abs()[0, 0].cpu().numpy()
-        peak = float(grad.max())
-        return grad / peak if peak > 0 else grad
+            logits = self.model(x)
+            logits[0, logits[0].argmax()].backward()
+        grad = x.grad.detach()[0, 0].cpu().numpy()
+        heat = np.abs(grad * np.asarray(image28, dtype=np.float32))
+        peak = float(heat.max())
+        return heat / peak if peak > 0 else heat
 
 
 def top_k_of(probs: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -106,3 +106,17 @@ def test_evaluate_builds_a_consistent_confusion_matrix(tmp_path, small_data):
 def test_bad_settings_are_one_sentence():
     with pytest.raises(ValueError, match="epochs must be at least 1; optimizer must be one of"):
         TrainConfig(epochs=0, optimizer="rmsprop")
+
+
+def test_saliency_stays_on_the_ink(shipped_checkpoint):
+    import numpy as np
+
+    from mnist_desk.core.handwriting import our_digit
+    from mnist_desk.core.preprocess import strokes_to_mnist
+
+    predictor = Predictor.from_path(shipped_checkpoint)
+    image = strokes_to_mnist(*our_digit(7, "plain"))
+    heat = predictor.saliency(image)
+    assert heat.shape == (28, 28) and heat.max() == 1.0
+    assert heat[image == 0].max() == 0.0  # nothing lights up where nothing was drawn
+    assert np.isfinite(heat).all()
