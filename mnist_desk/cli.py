@@ -137,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except ImportError as exc:  # e.g. the packaged app, built without torchvision or onnx
+        print(
+            f"mnist-desk {command}: this needs the Python package {exc.name!r}, which this "
+            "installation lacks; install mnist-desk with pip for the full toolset.",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     except Exception as exc:
         from mnist_desk.core.checkpoint import CheckpointError
         from mnist_desk.core.data import DataError

@@ -140,3 +140,18 @@ def test_bad_image_is_one_line_and_exit_2(tmp_path, capsys, shipped_checkpoint):
     text.write_text("hello")
     assert main(["predict", str(text)]) == 2
     assert "not an image" in capsys.readouterr().err
+
+
+def test_a_missing_optional_package_is_one_line(monkeypatch, tmp_path, capsys, shipped_checkpoint):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'", name="onnxruntime")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    assert main(["export", "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert "'onnxruntime'" in capsys.readouterr().err
