@@ -234,9 +234,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def load_model(self, path: str) -> None:
-        self._pending_model_path = path or ""
         self.statusBar().showMessage(f"Loading {Path(path).name if path else 'the shipped model'}…")
-        self.load_model_requested.emit(self._pending_model_path)
+        self.load_model_requested.emit(path or "")
 
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -248,7 +247,12 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_model_loaded(self, info: dict) -> None:
         self.model_info = info
-        self.active_model_path = getattr(self, "_pending_model_path", "")
+        from mnist_desk.paths import default_checkpoint_path
+
+        # The loaded file itself says which model is active, even if requests crossed.
+        loaded = info.get("path", "")
+        shipped = str(default_checkpoint_path())
+        self.active_model_path = "" if not loaded or loaded == shipped else loaded
         self.settings.setValue("model/last", self.active_model_path)
         acc = info.get("test_acc")
         acc_text = f" · test accuracy {acc * 100:.2f}%" if isinstance(acc, float) else ""

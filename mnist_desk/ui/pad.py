@@ -179,8 +179,10 @@ class PadTab(QWidget):
     # ----- results ----------------------------------------------------------------------
     @Slot(int, object, object, object)
     def on_result(self, request_id: int, probs, image28, saliency) -> None:
-        if request_id < self._shown_id or request_id != self._request_id:
-            return  # stale: a newer drawing is on its way
+        if request_id <= self._shown_id:
+            return  # stale: a newer answer (or an empty pad) is already shown
+        # Answers newer than the one shown are welcome even while the person keeps drawing,
+        # so a slow machine still shows progress instead of waiting for the pen to stop.
         self._shown_id = request_id
         if probs is None:
             self._show_empty()
