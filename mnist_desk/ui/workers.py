@@ -64,8 +64,7 @@ class InferenceWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._predictor = None
-        self._pending: tuple | None = None
-        self._lock = threading.Lock()
+        self._pending: tuple | None = None  # only touched in the worker's own thread
         self._scheduled = False
         self.want_saliency = False
         self.timings: list[dict] = []  # filled only when ``record_timings`` is on
@@ -88,9 +87,12 @@ class InferenceWorker(QObject):
 
     @Slot(int, object)
     def request(self, request_id: int, drawing: object) -> None:
-        """Keep only the newest drawing; older ones that were not started are dropped."""
-        with self._lock:
-            self._pending = (request_id, drawing, time.perf_counter())
+        """Keep only the newest drawing; older ones that were not started are dropped.
+
+        Queued requests all arrive before the zero-timer that computes, so a burst of
+        drawings costs one computation, for the last of them.
+        """
+        self._pending = (request_id, drawing, time.perf_counter())
         self._schedule()
 
     @Slot(str)
@@ -126,8 +128,7 @@ class InferenceWorker(QObject):
         self._scheduled = False
         if self._predictor is None:
             return  # answered once the model is loaded
-        with self._lock:
-            pending, self._pending = self._pending, None
+        pending, self._pending = self._pending, None
         if pending is None:
             return
         request_id, drawing, sent = pending
