@@ -25,6 +25,14 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis.setTextPen(text)
 
 
+def restyle_charts(root: QWidget) -> None:
+    """Recolour every chart under ``root`` after the palette changed (theme switch)."""
+    for plot in root.findChildren(pg.PlotWidget):
+        _style_plot(plot)
+        if isinstance(plot, ProbabilityBars):
+            plot.restyle()
+
+
 def _static_plot(plot: pg.PlotWidget) -> None:
     """A chart that shows, not one to pan and zoom: no mouse, no context menu, no buttons."""
     _style_plot(plot)
@@ -62,6 +70,11 @@ class ProbabilityBars(pg.PlotWidget):
             self.addItem(label)
         self.values: list[tuple[int, float]] = []
         self._shown_k = -1
+
+    def restyle(self) -> None:
+        _, text = _theme_colours()
+        for label in self._labels:
+            label.setColor(text)
 
     def set_top_k(self, ranked: list[tuple[int, float]]) -> None:
         self.values = list(ranked)

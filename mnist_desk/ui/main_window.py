@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Signal, Slot
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 from mnist_desk import __version__
 from mnist_desk.paths import resources_dir, runs_dir
 from mnist_desk.ui import settings as settings_io
+from mnist_desk.ui.charts import restyle_charts
 from mnist_desk.ui.pad import PadTab
+from mnist_desk.ui.theme import THEMES, apply_theme
 from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
 
 
@@ -71,6 +73,9 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._restore_settings()
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):  # Qt 6.5+: follow the system live
+            hints.colorSchemeChanged.connect(self._on_system_scheme)
         self.refresh_model_list()
         first = model_path if model_path is not None else self._remembered_model()
         self.load_model(first)
@@ -189,6 +194,19 @@ class MainWindow(QMainWindow):
                 f"Keep the drawing in My digits, labelled {digit}",
                 keep_menu,
             )
+
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions = {}
+        group = QActionGroup(self)
+        for name in THEMES:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.setToolTip(
+                f"{name.capitalize()} colours" if name != "system" else "Follow the system"
+            )
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
 
         help_menu = bar.addMenu("&Help")
         self._action("&About mnist-desk", self.show_about, None, "About", help_menu)
@@ -412,6 +430,19 @@ class MainWindow(QMainWindow):
         self.pad.k_spin.setValue(settings_io.read(s, "pad/top_k", 3, int))
         self.pad.preview_check.setChecked(settings_io.read(s, "pad/show_preview", True, bool))
         self.tabs.setCurrentIndex(settings_io.read(s, "window/tab", 0, int))
+        self.set_theme(settings_io.read(s, "window/theme", "system", str))
+
+    @Slot()
+    def _on_system_scheme(self, *_args) -> None:
+        if self.theme == "system":
+            self.set_theme("system")
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name if name in THEMES else "system"
+        self.theme_actions[self.theme].setChecked(True)
+        apply_theme(self.theme)
+        restyle_charts(self)
+        self.settings.setValue("window/theme", self.theme)
 
     def save_settings(self) -> None:
         s = self.settings

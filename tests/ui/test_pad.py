@@ -255,3 +255,17 @@ def test_about_and_model_card_name_the_model(qtbot, make_window):
     QTimer.singleShot(200, read_about)
     window.show_about()
     assert seen and "desknet" in seen[0]
+
+
+def test_theme_choice_recolours_and_is_remembered(qtbot, make_window):
+    from PySide6.QtGui import QPalette
+
+    window = make_window()
+    window.theme_actions["dark"].trigger()
+    assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    assert window.pad.bars.backgroundBrush().color().lightness() < 80
+    window.close()
+    again = make_window()
+    assert again.theme == "dark" and again.theme_actions["dark"].isChecked()
+    again.set_theme("light")
+    assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 150
