@@ -98,19 +98,28 @@ def render_strokes(
     scale = longest_side_px / max(x1 - x0, y1 - y0)
     width = max(1, int(np.ceil((x1 - x0) * scale)))
     height = max(1, int(np.ceil((y1 - y0) * scale)))
-    canvas = Image.new("L", (width, height), 0)
+    return _draw_strokes(strokes, pen_width, (x0, y0), scale, (width, height))
+
+
+def _draw_strokes(
+    strokes: Sequence[Stroke],
+    pen_width: float,
+    origin: tuple[float, float],
+    scale: float,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """White round-capped, round-joined strokes on black, ``(x - origin) * scale`` in pixels."""
+    canvas = Image.new("L", size, 0)
     draw = ImageDraw.Draw(canvas)
     line_width = max(1.0, pen_width * scale)
     radius = line_width / 2
+    x0, y0 = origin
     for stroke in strokes:
         pts = [((x - x0) * scale, (y - y0) * scale) for x, y in stroke]
         if len(pts) > 1:
             draw.line(pts, fill=255, width=int(round(line_width)), joint="curve")
-        for px, py in (pts[0], pts[-1]) if len(pts) > 1 else pts:
+        for px, py in pts:  # round caps at the ends, round joins at every vertex
             draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
-        if len(pts) > 2:  # round joins for every vertex, so sharp turns stay solid
-            for px, py in pts[1:-1]:
-                draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
@@ -130,17 +139,7 @@ def render_strokes_in_frame(
     strokes: Sequence[Stroke], pen_width: float, frame: float, pixels: int
 ) -> np.ndarray:
     """Draw the strokes into a fixed ``frame``×``frame`` logical square at ``pixels`` px."""
-    scale = pixels / frame
-    canvas = Image.new("L", (pixels, pixels), 0)
-    draw = ImageDraw.Draw(canvas)
-    radius = max(0.5, pen_width * scale / 2)
-    for stroke in strokes:
-        pts = [(x * scale, y * scale) for x, y in stroke]
-        if len(pts) > 1:
-            draw.line(pts, fill=255, width=max(1, int(round(2 * radius))), joint="curve")
-        for px, py in pts:
-            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=255)
-    return np.asarray(canvas, dtype=np.float32) / 255.0
+    return _draw_strokes(strokes, pen_width, (0.0, 0.0), pixels / frame, (pixels, pixels))
 
 
 @dataclass
