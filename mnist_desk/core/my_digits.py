@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ class MyDigit:
     pen_width: float
     created: str
 
+    @cached_property
     def image(self) -> np.ndarray:
+        """The 28×28 the model sees, rendered once (list, score and save all need it)."""
         image = strokes_to_mnist(self.strokes, self.pen_width)
         return np.zeros((28, 28), np.float32) if image is None else image
 
@@ -55,7 +58,7 @@ class MyDigitStore:
         from mnist_desk.core.checkpoint import atomic_write_bytes
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        image = Image.fromarray(to_uint8(digit.image()))
+        image = Image.fromarray(to_uint8(digit.image))
         atomic_write_bytes(self.folder / f"{digit.id}.png", lambda h: image.save(h, format="PNG"))
         text = json.dumps(asdict(digit)).encode()
         atomic_write_bytes(self.folder / f"{digit.id}.json", lambda h: h.write(text))
@@ -65,13 +68,17 @@ class MyDigitStore:
         digits = []
         for path in sorted(self.folder.glob("*.json")):
             try:
-                digits.append(MyDigit(**json.loads(path.read_text(encoding="utf-8"))))
+                digits.append(self._read(path))
             except (OSError, ValueError, TypeError):
                 continue
         return digits
 
+    @staticmethod
+    def _read(path: Path) -> MyDigit:
+        return MyDigit(**json.loads(path.read_text(encoding="utf-8")))
+
     def relabel(self, digit_id: str, label: int) -> MyDigit:
-        digit = self._get(digit_id)
+        digit = self._read(self.folder / f"{digit_id}.json")
         digit.label = int(label)
         self._write(digit)
         return digit
@@ -80,15 +87,11 @@ class MyDigitStore:
         for suffix in (".json", ".png"):
             (self.folder / f"{digit_id}{suffix}").unlink(missing_ok=True)
 
-    def _get(self, digit_id: str) -> MyDigit:
-        path = self.folder / f"{digit_id}.json"
-        return MyDigit(**json.loads(path.read_text(encoding="utf-8")))
-
     def arrays(self, digits: list[MyDigit] | None = None) -> tuple[np.ndarray, np.ndarray]:
         digits = self.all() if digits is None else digits
         if not digits:
             return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)
-        return np.stack([d.image() for d in digits]), np.array([d.label for d in digits])
+        return np.stack([d.image for d in digits]), np.array([d.label for d in digits])
 
     def split(self, holdout: float = 0.3, seed: int = 0) -> tuple[list[MyDigit], list[MyDigit]]:
         """(train, held out): a seeded split per label, so every digit is in both when it can be."""

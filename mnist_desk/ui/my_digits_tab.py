@@ -97,7 +97,7 @@ class MyDigitsTab(QWidget):
             if self.predictions is not None:
                 read = int(self.predictions[i])
                 text += f"\nread {read}" + ("" if read == digit.label else " ✗")
-            item = QListWidgetItem(QIcon(digit_pixmap(digit.image(), 56)), text)
+            item = QListWidgetItem(QIcon(digit_pixmap(digit.image, 56)), text)
             item.setData(Qt.ItemDataRole.UserRole, digit.id)
             self.list.addItem(item)
         accuracy = self.accuracy()

@@ -19,7 +19,7 @@ def test_add_relabel_delete_round_trip_through_disk(tmp_path):
     again = MyDigitStore(tmp_path / "mine").all()  # a fresh store reads the files
     assert [(d.id, d.label) for d in again] == [(added.id, 4)]
     assert (tmp_path / "mine" / f"{added.id}.png").exists()
-    np.testing.assert_allclose(again[0].image(), added.image())
+    np.testing.assert_allclose(again[0].image, added.image)
     store.relabel(added.id, 9)
     assert MyDigitStore(tmp_path / "mine").all()[0].label == 9
     store.delete(added.id)
