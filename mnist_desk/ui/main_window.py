@@ -352,8 +352,7 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _on_image_loaded(self, path: str, image28) -> None:
         self.pad.show_error("")
-        self.tabs.setCurrentWidget(self.pad)
-        self.pad.classify_image(image28)
+        self._open_on_pad(image28)
         self.statusBar().showMessage(f"Opened {Path(path).name}: draw over it to edit.", 5000)
 
     @Slot(str)

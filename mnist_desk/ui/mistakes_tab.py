@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
 from mnist_desk.ui.images import digit_pixmap
+from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.workers import EvalWorker, start_in_thread, stop_thread
 
 THUMB = 56
@@ -99,10 +100,7 @@ class MistakesTab(QWidget):
         self.progress = QProgressBar()
         self.summary = QLabel("Not evaluated yet.")
         self.summary.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #dc2626;")
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
+        self.error_label = error_label()
         self.heatmap = HeatMap()
         self.heatmap.cell_clicked.connect(self.filter_cell)
         export_button = QPushButton("Export matrix as PNG…")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.paths import my_digits_dir
 from mnist_desk.ui.images import digit_pixmap
+from mnist_desk.ui.messages import error_label
 
 TAG = "my-digits"
 
@@ -34,9 +35,7 @@ class MyDigitsTab(QWidget):
         self.predictions: np.ndarray | None = None
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #dc2626;")
-        self.error_label.hide()
+        self.error_label = error_label()
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(56, 56))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from mnist_desk.ui.canvas import DrawingCanvas
 from mnist_desk.ui.charts import ProbabilityBars
 from mnist_desk.ui.images import digit_pixmap
+from mnist_desk.ui.messages import error_label
 
 NOT_SURE_BELOW = 0.6
 PREVIEW_SIDE = 168
@@ -56,10 +57,7 @@ class PadTab(QWidget):
         self.state_label = QLabel("Loading model…")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.state_label.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #dc2626;")
-        self.error_label.hide()
+        self.error_label = error_label()
 
         self.bars = ProbabilityBars()
         self.k_spin = QSpinBox()

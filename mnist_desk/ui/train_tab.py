@@ -37,6 +37,7 @@ from mnist_desk.core.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
+from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.workers import TrainWorker, start_in_thread, stop_thread
 
 RUNS_TABLE = "runs.json"
@@ -160,10 +161,7 @@ class TrainTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.speed_label = QLabel("Idle")
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #dc2626;")
-        self.error_label.hide()
+        self.error_label = error_label()
 
         left = QVBoxLayout()
         box = QGroupBox("Settings")

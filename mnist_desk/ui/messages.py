@@ -1,0 +1,16 @@
+"""The in-window error line every tab uses, so errors never live only in a terminal."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+ERROR_COLOUR = "#dc2626"  # readable on the light and the dark palette
+
+
+def error_label() -> QLabel:
+    """A red, word-wrapped label, hidden until there is something to say."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {ERROR_COLOUR};")
+    label.hide()
+    return label
