@@ -22,6 +22,7 @@ from mnist_desk import __version__
 from mnist_desk.paths import resources_dir, runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import restyle_charts
+from mnist_desk.ui.my_digits_tab import digits_of_yours
 from mnist_desk.ui.pad import PadTab
 from mnist_desk.ui.theme import THEMES, apply_theme
 from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
@@ -288,7 +289,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
         keep = "the previous model is still in use" if self.model_info else "no model is loaded"
-        text = f"Could not load the model: {message} ({keep})."
+        text = f"Could not load the model: {message.rstrip('.')} ({keep})."
         self.pad.show_error(text)
         self.statusBar().showMessage(text, 10000)
         self.refresh_model_list()
@@ -321,7 +322,7 @@ class MainWindow(QMainWindow):
         self.pad.show_error("")
         self.my_digits_tab.reload()
         count = len(self.my_digits_tab.digits)
-        self.statusBar().showMessage(f"Kept as a {label} ({count} digits of yours).", 5000)
+        self.statusBar().showMessage(f"Kept as a {label} ({digits_of_yours(count)}).", 5000)
         canvas.clear()
 
     @Slot(list, float)

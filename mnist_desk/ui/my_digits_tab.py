@@ -24,6 +24,10 @@ from mnist_desk.ui.messages import error_label
 TAG = "my-digits"
 
 
+def digits_of_yours(count: int) -> str:
+    return f"{count} digit{'s' if count != 1 else ''} of yours"
+
+
 class MyDigitsTab(QWidget):
     classify_requested = Signal(str, object)  # tag, images → the inference worker
     show_on_pad = Signal(list, float)  # strokes, pen width
@@ -104,10 +108,10 @@ class MyDigitsTab(QWidget):
         if not count:
             self.summary.setText("No digits of yours yet.")
         elif accuracy is None:
-            self.summary.setText(f"{count} digits of yours.")
+            self.summary.setText(f"{digits_of_yours(count)}.")
         else:
             self.summary.setText(
-                f"{count} digits of yours; the active model reads "
+                f"{digits_of_yours(count)}; the active model reads "
                 f"{round(accuracy * count)}/{count} ({accuracy:.0%}) correctly."
             )
 
