@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-subset", type=int, help="use only the first N test digits")
     train.add_argument("--init-from", help="fine-tune from this checkpoint")
     train.add_argument("--extra-train", help=".npz with extra 'images' (uint8 Nx28x28), 'labels'")
+    train.add_argument(
+        "--extra-repeat", type=int, default=20, help="copies of the extra digits per epoch"
+    )
     train.add_argument("--out", default=defaults.out, help="output folder (best.pt, history)")
     _add_data_option(train)
 
@@ -197,6 +200,7 @@ def cmd_train(args) -> int:
         test_subset=args.test_subset,
         init_from=args.init_from,
         extra_train=args.extra_train,
+        extra_repeat=args.extra_repeat,
         data=args.data,
         out=args.out,
     )

@@ -37,6 +37,8 @@ class Checkpoint:
     metrics: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    # {"temperature": T} fitted on a validation split (core/calibration.py); absent means T = 1.
+    calibration: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
 
     def build(self) -> nn.Module:
@@ -71,6 +73,7 @@ class Checkpoint:
             "created": self.created or time.strftime("%Y-%m-%dT%H:%M:%S"),
             "versions": self.versions
             or {"torch": str(torch.__version__), "mnist-desk": __version__},
+            "calibration": {k: float(v) for k, v in self.calibration.items()},
         }
 
 
@@ -141,6 +144,15 @@ def _explain_load_error(text: str) -> str:
     return lines[0][:160] if lines else ""
 
 
+def _calibration(value: Any, name: str) -> dict[str, float]:
+    if not value:
+        return {}
+    temperature = value.get("temperature", 1.0) if isinstance(value, dict) else None
+    if not isinstance(temperature, (int, float)) or not 0.05 <= float(temperature) <= 20:
+        raise CheckpointError(f"{name} has an unusable calibration temperature {temperature!r}.")
+    return {"temperature": float(temperature)}
+
+
 def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoint:
     name = path.name if path else "The checkpoint"
     if not isinstance(payload, dict):
@@ -169,6 +181,7 @@ def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoin
         metrics=dict(payload.get("metrics") or {}),
         created=str(payload.get("created", "")),
         versions=dict(payload.get("versions") or {}),
+        calibration=_calibration(payload.get("calibration"), name),
         path=path,
     )
     checkpoint.build()  # fail now, not later, when weights do not fit the model

@@ -36,6 +36,9 @@ class TrainConfig:
     compile: bool = False
     label_smoothing: float = 0.0
     extra_train: str | None = None
+    # How many times the extra digits are repeated per epoch: a handful of the person's own
+    # digits needs many copies to count; a large rendered stroke set needs one or two.
+    extra_repeat: int = 20
     init_from: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +62,8 @@ class TrainConfig:
             problems.append(f"device must be one of {', '.join(DEVICES)}")
         if not 0.0 <= self.val_split < 0.5:
             problems.append("validation split must be between 0 and 0.5")
+        if self.extra_repeat < 1:
+            problems.append("extra-repeat must be at least 1")
         if self.select_by not in CHECKPOINT_CRITERIA:
             problems.append(f"select-by must be one of {', '.join(CHECKPOINT_CRITERIA)}")
         if problems:

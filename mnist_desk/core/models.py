@@ -123,7 +123,7 @@ def _conv_bn(n_in: int, n_out: int) -> list[nn.Module]:
 class DeskNet(nn.Module):
     """Our shipped model: small VGG-style CNN with BatchNorm, sized for < 2 ms CPU inference."""
 
-    def __init__(self, width: int = 32, dropout: float = 0.25) -> None:
+    def __init__(self, width: int = 32, dropout: float = 0.25, num_classes: int = 10) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
@@ -139,12 +139,13 @@ class DeskNet(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
         )
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, 10))
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
 @register("desknet", "Our CNN: 5 conv layers with BatchNorm, augmentation-ready (shipped).")
-def desknet(width: int = 32, dropout: float = 0.25) -> nn.Module:
-    return DeskNet(width=width, dropout=dropout)
+def desknet(width: int = 32, dropout: float = 0.25, num_classes: int = 10) -> nn.Module:
+    """``num_classes=11`` adds a "not a digit" class (index 10) for the shipped model."""
+    return DeskNet(width=width, dropout=dropout, num_classes=num_classes)

@@ -9,15 +9,26 @@ import torch
 
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint
 
+DIGITS = 10
+NOT_A_DIGIT = 10  # index of the extra class a model with 11 outputs has
+
 
 class Predictor:
-    """Holds one model in eval mode on the CPU; safe to use from one worker thread."""
+    """Holds one model in eval mode on the CPU; safe to use from one worker thread.
+
+    Probabilities are calibrated (logits divided by the checkpoint's temperature) so that
+    "90%" means right about nine times in ten. A model with an 11th output also says how
+    likely the drawing is not a digit at all; ``probabilities`` still returns the ten digit
+    probabilities (they then sum to 1 - P(not a digit)).
+    """
 
     def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "cpu") -> None:
         self.checkpoint = checkpoint
         self.device = torch.device(device)
         self.model = checkpoint.build().to(self.device)
         self.mean, self.std = checkpoint.normalization
+        self.temperature = float(checkpoint.calibration.get("temperature", 1.0))
+        self.num_classes = int(checkpoint.model_args.get("num_classes", DIGITS))
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, device: str = "cpu") -> Predictor:
@@ -27,6 +38,10 @@ class Predictor:
     def name(self) -> str:
         return self.checkpoint.model_name
 
+    @property
+    def knows_non_digits(self) -> bool:
+        return self.num_classes > DIGITS
+
     def _tensor(self, images: np.ndarray) -> torch.Tensor:
         array = np.asarray(images, dtype=np.float32)
         if array.ndim == 2:
@@ -35,11 +50,22 @@ class Predictor:
         return (x - self.mean) / self.std
 
     @torch.inference_mode()
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(28, 28) or (N, 28, 28) floats in [0, 1] → (10,) or (N, 10) probabilities."""
-        logits = self.model(self._tensor(images))
-        probs = logits.float().softmax(dim=1).cpu().numpy()
+    def all_probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(28, 28) or (N, 28, 28) floats in [0, 1] → (C,) or (N, C), C = 10 or 11."""
+        logits = self.model(self._tensor(images)).float() / self.temperature
+        probs = logits.softmax(dim=1).cpu().numpy()
         return probs[0] if np.asarray(images).ndim == 2 else probs
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """The ten digit probabilities, (10,) or (N, 10)."""
+        return self.all_probabilities(images)[..., :DIGITS]
+
+    def not_digit_probability(self, probs: np.ndarray) -> np.ndarray | float:
+        """P(not a digit) from ``all_probabilities``' output: 0 for 10-class models."""
+        probs = np.asarray(probs)
+        if probs.shape[-1] <= DIGITS:
+            return 0.0 if probs.ndim == 1 else np.zeros(probs.shape[0], np.float32)
+        return probs[..., NOT_A_DIGIT] if probs.ndim > 1 else float(probs[NOT_A_DIGIT])
 
     def top_k(self, image28: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
         return top_k_of(self.probabilities(image28), k)
@@ -53,7 +79,7 @@ class Predictor:
         x = self._tensor(image28).requires_grad_(True)
         with torch.enable_grad():
             logits = self.model(x)
-            logits[0, logits[0].argmax()].backward()
+            logits[0, logits[0, :DIGITS].argmax()].backward()
         grad = x.grad.detach()[0, 0].cpu().numpy()
         heat = np.abs(grad * np.asarray(image28, dtype=np.float32))
         peak = float(heat.max())

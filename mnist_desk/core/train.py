@@ -71,13 +71,19 @@ class EvalResult:
     labels: np.ndarray  # int (N,)
 
     def confusion_matrix(self) -> np.ndarray:
+        """10×10 counts of (true, predicted digit); "not a digit" answers are in ``rejected``."""
         matrix = np.zeros((10, 10), dtype=np.int64)
-        np.add.at(matrix, (self.labels, self.predictions), 1)
+        as_digit = self.predictions < 10
+        np.add.at(matrix, (self.labels[as_digit], self.predictions[as_digit]), 1)
         return matrix
+
+    def rejected(self) -> np.ndarray:
+        """Per true digit, how many an 11-class model called "not a digit" (all errors)."""
+        return np.bincount(self.labels[self.predictions >= 10], minlength=10)[:10]
 
     def per_class_accuracy(self) -> np.ndarray:
         matrix = self.confusion_matrix()
-        totals = matrix.sum(axis=1)
+        totals = np.bincount(self.labels, minlength=10)[:10]
         return np.divide(np.diag(matrix), totals, out=np.zeros(10), where=totals > 0)
 
     def mistakes(self) -> np.ndarray:
@@ -199,7 +205,8 @@ def fit(
         )
     train_split = data.train
     if config.extra_train:
-        train_split = _merge(train_split, load_extra_digits(config.extra_train), repeat=20)
+        extra = load_extra_digits(config.extra_train)
+        train_split = _merge(train_split, extra, repeat=config.extra_repeat)
     train_split = train_split.to(device)
     out_dir = Path(config.out)
     out_dir.mkdir(parents=True, exist_ok=True)
