@@ -17,13 +17,14 @@ import torch
 from torch import nn
 
 from mnist_desk import __version__
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.models import MODELS, build_model
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format", "model", "state_dict", "normalization")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError):
     """A checkpoint that cannot be used; the message says why in one sentence."""
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from mnist_desk.core.errors import UserError
+
 # The one home of the normalisation constants; every checkpoint stores the pair it was trained with.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -26,7 +28,7 @@ RAW_FILES = {
 }
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """A data problem a person can fix; the message is one sentence saying how."""
 
 

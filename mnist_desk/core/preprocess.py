@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from mnist_desk.core.errors import UserError
+
 FIELD = 28
 BOX = 20
 # Where MNIST puts the centre of mass, in pixel-index coordinates: measured over the 10,000
@@ -30,7 +32,7 @@ Point = Sequence[float]
 Stroke = Sequence[Point]
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """An image that cannot be read as a digit; the message says why in one sentence."""
 
 
