@@ -11,12 +11,9 @@ import sys
 from pathlib import Path
 
 from mnist_desk import __version__
+from mnist_desk.core.errors import UserError  # printed as one line, exit 2, no traceback
 
 EXIT_USER_ERROR = 2
-
-
-class UserError(Exception):
-    """An error the person can fix; printed as one line without a traceback."""
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -32,16 +29,67 @@ def _add_model_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from mnist_desk.core.config import (
-        CHECKPOINT_CRITERIA,
-        DEVICES,
-        OPTIMIZERS,
-        SCHEDULES,
-        TrainConfig,
-    )
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
-    defaults = TrainConfig()
+
+def _field_kind(type_text: str) -> str:
+    """The option kind of a ``TrainConfig`` field from its annotation ("int | None" → int)."""
+    for kind in ("bool", "int", "float", "str", "dict"):
+        if type_text.split(" | ")[0].startswith(kind):
+            return kind
+    raise TypeError(f"TrainConfig has a field of unsupported type {type_text!r}")
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` field, described by the field's metadata.
+
+    Defaults are suppressed, so ``args`` holds only what was typed: the config's own defaults
+    apply, and ``--resume`` can tell which settings someone tried to change.
+    """
+    from dataclasses import MISSING, fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        flag = _train_flag(f.name)
+        default = f.default if f.default is not MISSING else None
+        kind = _field_kind(str(f.type))
+        options: dict = {"dest": f.name, "default": argparse.SUPPRESS, "help": meta.get("help")}
+        if kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        elif kind == "dict":
+            options.update(action="append", type=_key_value, metavar="KEY=VALUE")
+        else:
+            options["type"] = {"int": int, "float": float, "str": str}[kind]
+            if "choices" in meta:
+                options["choices"] = meta["choices"]
+            if "metavar" in meta:
+                options["metavar"] = meta["metavar"]
+            if default is not None and "default:" not in (options["help"] or ""):
+                options["help"] = f"{options['help']} (default: {default})"
+        parser.add_argument(flag, **options)
+
+
+def train_config_values(args: argparse.Namespace) -> dict:
+    """The ``TrainConfig`` fields given on the command line (``--tag``s as one dict)."""
+    from dataclasses import fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    if "tags" in values:
+        values["tags"] = dict(values["tags"])
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mnist_desk.core.config import DEVICES
+
     parser = argparse.ArgumentParser(
         prog="mnist-desk", description="Draw digits, train and inspect MNIST models."
     )
@@ -57,35 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         "from start to that answer, then quit (for packaging checks and start-up benchmarks)",
     )
 
-    train = sub.add_parser("train", help="train a model and save its best checkpoint")
-    train.add_argument("--arch", default=defaults.model, help="model name (see --list-models)")
+    train = sub.add_parser("train", help="train a model into a run folder (best.pt, last.pt)")
     train.add_argument("--list-models", action="store_true", help="list the models and exit")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    train.add_argument("--momentum", type=float, default=defaults.momentum)
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
-    train.add_argument("--step-size", type=int, default=defaults.step_size)
-    train.add_argument("--gamma", type=float, default=defaults.gamma)
-    train.add_argument("--augment", action="store_true", help="random affine + stroke thickness")
-    train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    train.add_argument("--val-split", type=float, default=defaults.val_split)
-    train.add_argument("--select-by", choices=CHECKPOINT_CRITERIA, default=defaults.select_by)
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--device", choices=DEVICES, default=defaults.device)
-    train.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    train.add_argument("--compile", action="store_true", help="torch.compile on CUDA")
-    train.add_argument("--train-subset", type=int, help="use only the first N training digits")
-    train.add_argument("--test-subset", type=int, help="use only the first N test digits")
-    train.add_argument("--init-from", help="fine-tune from this checkpoint")
-    train.add_argument("--extra-train", help=".npz with extra 'images' (uint8 Nx28x28), 'labels'")
     train.add_argument(
-        "--extra-repeat", type=int, default=20, help="copies of the extra digits per epoch"
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR where it stopped (its own settings; --epochs may "
+        "raise the epoch count, --device and --data say where to run it now)",
     )
-    train.add_argument("--out", default=defaults.out, help="output folder (best.pt, history)")
-    _add_data_option(train)
+    add_train_options(train)
 
     ev = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix")
     _add_model_option(ev)
@@ -164,57 +192,85 @@ def _checkpoint_path(args) -> Path:
     return Path(args.model) if args.model else default_checkpoint_path()
 
 
+RESUME_CHANGES = ("epochs", "device", "data")
+
+
+def _train_flag(name: str) -> str:
+    from dataclasses import fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    meta = next(f.metadata for f in fields(TrainConfig) if f.name == name)
+    return meta.get("flag", "--" + name.replace("_", "-"))
+
+
+def _train_config(args):
+    """The run's settings: typed options over the defaults, or the resumed run's own."""
+    from mnist_desk.core.config import TrainConfig
+    from mnist_desk.core.models import MODELS
+    from mnist_desk.core.runs import holds_run, new_run_dir
+    from mnist_desk.core.train import resume_config
+
+    values = train_config_values(args)
+    if args.resume:
+        extra = sorted(set(values) - set(RESUME_CHANGES))
+        if extra:
+            flags = ", ".join(_train_flag(name) for name in extra)
+            raise UserError(
+                f"--resume continues a run with its saved settings, so {flags} cannot be "
+                "given with it (only --epochs, --device and --data)."
+            )
+        if not Path(args.resume).is_dir():
+            raise UserError(f"{args.resume} is not a run folder.")
+        return resume_config(args.resume, **values)
+    model = values.get("model", TrainConfig.model)
+    if model not in MODELS:
+        raise UserError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+    config = TrainConfig(**values)  # validates before any folder is made
+    if "out" not in values:
+        return TrainConfig(**dict(values, out=str(new_run_dir("runs", model))))
+    if holds_run(Path(config.out)):
+        raise UserError(
+            f"{config.out} already holds a training run; continue it with --resume "
+            f"{config.out} or choose another --out."
+        )
+    return config
+
+
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from mnist_desk.core.config import TrainConfig
     from mnist_desk.core.models import MODELS, count_parameters
+    from mnist_desk.core.runs import default_runs_table
     from mnist_desk.core.train import fit
 
     if args.list_models:
         for spec in MODELS.values():
             print(f"{spec.name:12s} {count_parameters(spec.build()):>9,d} params  {spec.summary}")
         return 0
-    if args.arch not in MODELS:
-        raise UserError(f"unknown model {args.arch!r}; known: {', '.join(MODELS)}")
-    config = TrainConfig(
-        model=args.arch,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        step_size=args.step_size,
-        gamma=args.gamma,
-        augment=args.augment,
-        label_smoothing=args.label_smoothing,
-        val_split=args.val_split,
-        select_by=args.select_by,
-        seed=args.seed,
-        device=args.device,
-        amp=args.amp,
-        compile=args.compile,
-        train_subset=args.train_subset,
-        test_subset=args.test_subset,
-        init_from=args.init_from,
-        extra_train=args.extra_train,
-        extra_repeat=args.extra_repeat,
-        data=args.data,
-        out=args.out,
-    )
+    config = _train_config(args)
     bar = None
 
     def on_progress(event) -> None:
         nonlocal bar
         if event.kind == "start":
-            print(f"Training {config.model} on {event.message} for {config.epochs} epochs")
+            if event.epoch:
+                print(
+                    f"Resuming {config.model} in {config.out} on {event.message} after epoch "
+                    f"{event.epoch} of {config.epochs}"
+                )
+            else:
+                print(
+                    f"Training {config.model} on {event.message} for {config.epochs} epochs "
+                    f"into {config.out}"
+                )
         elif event.kind == "batch":
             if bar is None:
-                bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{event.epochs}")
+                bar = tqdm(  # disable=None: no bar when stderr is not a terminal (logs)
+                    total=event.batches, desc=f"epoch {event.epoch}/{event.epochs}", disable=None
+                )
             bar.update(1)
-            if event.batch % 20 == 0:
+            if event.batch % 20 == 0 and event.loss_batch:
                 bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_s:,.0f}")
         elif event.kind == "epoch":
             if bar is not None:
@@ -229,9 +285,16 @@ def cmd_train(args) -> int:
             parts.append(f"{m['epoch_seconds']:.1f}s, {m['images_per_s']:,.0f} img/s")
             tqdm.write(" | ".join(parts))
 
-    result = fit(config, on_progress=on_progress)
-    if bar is not None:
-        bar.close()
+    try:
+        result = fit(
+            config,
+            on_progress=on_progress,
+            resume=bool(args.resume),
+            runs_table=default_runs_table(),
+        )
+    finally:
+        if bar is not None:
+            bar.close()  # so an error message starts on a line of its own
     best = result.best_metrics
     if result.best_path:
         print(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from mnist_desk.core.errors import UserError
+from mnist_desk.core.errors import JobCancelled, UserError
 
 # The one home of the normalisation constants; every checkpoint stores the pair it was trained with.
 MNIST_MEAN = 0.1307
@@ -132,11 +132,23 @@ def load_mnist(
     train_subset: int | None = None,
     test_subset: int | None = None,
     download: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> MnistData:
-    """Load train/test, and carve a seeded validation split out of train when asked."""
+    """Load train/test, and carve a seeded validation split out of train when asked.
+
+    ``should_stop`` is checked between the files; when it turns true ``JobCancelled`` is raised.
+    """
+
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise JobCancelled("loading MNIST was cancelled")
+
     root = resolve_data_root(data)
+    check()
     train = load_split(root, train=True, download=download)
+    check()
     test = load_split(root, train=False, download=download).subset(test_subset)
+    check()
     val = None
     if val_split > 0:
         generator = torch.Generator().manual_seed(seed)
