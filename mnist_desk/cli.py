@@ -6,6 +6,7 @@ Heavy imports (torch, Qt) happen inside the sub-commands so ``--help`` and the G
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -292,6 +293,11 @@ def cmd_train(args) -> int:
             resume=bool(args.resume),
             runs_table=default_runs_table(),
         )
+    except BaseException:
+        if not args.resume and not hasattr(args, "out"):
+            with contextlib.suppress(OSError):
+                Path(config.out).rmdir()  # the fresh folder made for this run, if still empty
+        raise
     finally:
         if bar is not None:
             bar.close()  # so an error message starts on a line of its own

@@ -51,7 +51,12 @@ def fine_tune(
         raise ValueError("Add a few of your own digits on the Draw tab first (keys 0–9).")
     held_images, held_labels = store.arrays(held_digits)
     before = Predictor.from_path(checkpoint_path)
-    data = load_mnist(config.data, train_subset=config.train_subset, test_subset=config.test_subset)
+    data = load_mnist(
+        config.data,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+        should_stop=should_stop,
+    )
     mnist_images = data.test.images.numpy().astype(np.float32) / 255.0
     mnist_labels = data.test.labels.numpy()
     with tempfile.TemporaryDirectory() as folder:

@@ -705,6 +705,7 @@ def fit(
         run, cancelled = None, False
         try:
             run = build(config, data, should_stop, resume)
+            recorder.update(run)  # a resumed run shows its epochs so far
             report(
                 Progress(
                     "start",
