@@ -59,12 +59,12 @@ def test_an_infinite_learning_rate_is_one_line_and_writes_nothing(tmp_path, caps
     assert not (tmp_path / "run").exists()
 
 
-def test_a_diverging_run_exits_2_without_a_nan_model(tmp_path, capsys, mnist_root):
-    out = tmp_path / "run"
-    code = _train(mnist_root, "--lr", "1e12", "--optimizer", "sgd", "--out", str(out))
+def test_a_diverging_run_exits_2_without_a_nan_model(tmp_path, capsys, mnist_root, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = _train(mnist_root, "--lr", "1e12", "--optimizer", "sgd")
     assert code == 2
     assert re.search(r"loss became (NaN|infinite) at epoch 1, batch \d+", _one_line(capsys))
-    assert not (out / "best.pt").exists()
+    assert list((tmp_path / "runs").iterdir()) == []  # no NaN model, no empty run folder left
     (record,) = default_runs_table().load()[0]
     assert record.status == "failed" and record.best_path is None
 
