@@ -1,0 +1,90 @@
+"""The Network tab, driven as a person does: draw, open the tab, click maps and classes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import draw_digit
+
+
+def open_tab(qtbot, window, widget):
+    bar = window.tabs.tabBar()
+    index = window.tabs.indexOf(widget)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert window.tabs.currentWidget() is widget
+
+
+def wait_for_view(qtbot, tab, condition=lambda view: True, timeout=30000):
+    qtbot.waitUntil(lambda: tab.view is not None and condition(tab.view), timeout=timeout)
+    return tab.view
+
+
+@pytest.fixture
+def network_window(make_window, qtbot, monkeypatch, mnist_root):
+    from mnist_desk.ui.network_tab import NetworkTab
+
+    monkeypatch.setenv("MNIST_DESK_DATA", str(mnist_root))
+    monkeypatch.setattr(NetworkTab, "index_limit", 400)  # a small index keeps the test short
+    window = make_window()
+    yield window
+    window.close()
+
+
+def test_network_tab_shows_every_layer_and_explains_a_clicked_class(
+    qtbot, network_window, tmp_path
+):
+    window = network_window
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 7)
+    qtbot.waitUntil(lambda: window.pad.predicted_digit() == 7, timeout=20000)
+    open_tab(qtbot, window, tab)
+    view = wait_for_view(qtbot, tab)
+    names = [row.layer.name for row in tab.layer_rows]
+    assert names[0] == "input" and "conv 1" in names and names[-1].startswith("dense")
+    assert "reads a <b>7</b>" in tab.heading.text()
+
+    conv = tab.layer_row("conv 1")
+    qtbot.mouseClick(conv.view, Qt.MouseButton.LeftButton, pos=conv.view.tile_rect(3).center())
+    assert "conv 1 #3" in tab.detail_title.text()
+    assert tab.kernels.isVisibleTo(tab) and len(tab.kernels.maps) == 1  # one 3×3 input kernel
+    assert tab.kernels.maps[0].shape == view.weights[conv.layer.module].shape[2:]
+
+    before = view.inspection.explanations[view.target].heat.copy()
+    assert view.target == 7 and tab.why_legend.explained == "7"
+    qtbot.mouseClick(tab.softmax, Qt.MouseButton.LeftButton, pos=tab.softmax.bar_center(1))
+    view = wait_for_view(qtbot, tab, lambda v: v.target == 1)
+    assert tab.why_legend.explained == "1"
+    assert np.abs(view.inspection.explanations[1].heat - before).mean() > 0.01
+
+    saved = tab.export_png(str(tmp_path / "net.png"))
+    assert saved and (tmp_path / "net.png").stat().st_size > 1000
+
+
+def test_nearest_training_digits_are_built_in_the_background(qtbot, network_window):
+    window = network_window
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    assert tab.timeline_hint.isVisibleTo(tab) and not tab.timeline.isVisibleTo(tab)
+    draw_digit(qtbot, window.pad.canvas, 1)
+    wait_for_view(qtbot, tab, lambda v: v.index_state == "ready", timeout=60000)
+    labels = [n[1] for n in tab.view.neighbours]
+    assert len(labels) == 8 and labels.count(1) >= 5
+    assert tab.neighbour_labels[0].pixmap() is not None
+    assert "It looks like" in tab.neighbour_status.text()
+    compare = tab.view.compare
+    assert compare and compare[0].probabilities is not None
+
+
+def test_pad_highlight_explains_the_top_class_with_a_legend(qtbot, network_window):
+    window = network_window
+    pad = window.pad
+    qtbot.mouseClick(pad.saliency_check, Qt.MouseButton.LeftButton)
+    assert pad.saliency_check.isChecked()
+    draw_digit(qtbot, pad.canvas, 3)
+    qtbot.waitUntil(lambda: pad.last_saliency is not None, timeout=20000)
+    assert pad.saliency_legend.isVisibleTo(pad)
+    top = pad.predicted_digit()
+    assert pad.saliency_legend.explained == str(top)
+    assert pad.last_saliency.target == top and np.abs(pad.last_saliency.heat).max() == 1.0
