@@ -40,8 +40,15 @@ def rgb_qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+GAP = np.array([128, 128, 128], np.uint8)  # between tiles: neither end of any scale
+
+
 def array_qimage(array: np.ndarray, lo: float, hi: float, table: np.ndarray) -> QImage:
-    return rgb_qimage(table[to_indices(array, lo, hi)])
+    rgb = table[to_indices(array, lo, hi)]
+    gaps = np.isnan(array)
+    if gaps.any():
+        rgb[gaps] = GAP
+    return rgb_qimage(rgb)
 
 
 def mosaic(maps: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:

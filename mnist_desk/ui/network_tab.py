@@ -219,8 +219,9 @@ class CompareView(QWidget):
         for r, row in enumerate(self.rows):
             y = r * self.ROW
             painter.setPen(text)
-            name_rect = QRect(0, y, 150, self.ROW)
-            painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, row.label[:22])
+            name_rect = QRect(0, y, 146, self.ROW)
+            name = self.fontMetrics().elidedText(row.label, Qt.TextElideMode.ElideMiddle, 146)
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, name)
             if row.probabilities is None:
                 painter.drawText(QRect(150, y, 150, self.ROW), Qt.AlignmentFlag.AlignVCenter, "—")
                 continue
@@ -353,11 +354,14 @@ class NetworkTab(QWidget):
         self.build_button.setVisible(False)
         self.build_button.clicked.connect(self.build_index)
         self._layout()
+        for widget in (self.epoch_caption, self.timeline, self.timeline_label):
+            widget.setVisible(False)  # until a model with epoch snapshots is active
 
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
-        top.addWidget(QLabel("Epoch"))
+        self.epoch_caption = QLabel("Epoch")
+        top.addWidget(self.epoch_caption)
         top.addWidget(self.timeline, 1)
         top.addWidget(self.timeline_label)
         top.addWidget(self.export_button)
@@ -444,7 +448,7 @@ class NetworkTab(QWidget):
         self.timeline.setRange(0, len(self._snapshots))
         self.timeline.setValue(len(self._snapshots))
         self.timeline.blockSignals(False)
-        for widget in (self.timeline, self.timeline_label):
+        for widget in (self.epoch_caption, self.timeline, self.timeline_label):
             widget.setVisible(has)
         self.timeline_hint.setVisible(not has)
         self.timeline_label.setText("trained")

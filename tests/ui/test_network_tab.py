@@ -88,3 +88,28 @@ def test_pad_highlight_explains_the_top_class_with_a_legend(qtbot, network_windo
     top = pad.predicted_digit()
     assert pad.saliency_legend.explained == str(top)
     assert pad.last_saliency.target == top and np.abs(pad.last_saliency.heat).max() == 1.0
+
+
+def test_timeline_slider_shows_the_drawing_through_the_epochs(qtbot, make_window, tmp_path):
+    from tests.core.test_network import save_tiny_run
+
+    best = save_tiny_run(tmp_path / "run", epochs=2)
+    window = make_window(model_path=str(best))
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 4)
+    open_tab(qtbot, window, tab)
+    view = wait_for_view(qtbot, tab, lambda v: v.model == "lenet5")
+    assert tab.timeline.isVisibleTo(tab) and not tab.timeline_hint.isVisibleTo(tab)
+    assert tab.timeline.maximum() == 3 and tab.timeline_label.text() == "trained"
+    final = view.inspection.layers[1].values.copy()
+
+    tab.timeline.setFocus()
+    qtbot.keyClick(tab.timeline, Qt.Key.Key_Home)  # back to epoch 0: the random init
+    view = wait_for_view(qtbot, tab, lambda v: v.epoch_label.startswith("epoch 0"))
+    assert "random init" in tab.timeline_label.text() and "epoch 0" in tab.heading.text()
+    assert not np.allclose(view.inspection.layers[1].values, final)
+
+    conv = tab.layer_row("conv 1")
+    qtbot.mouseMove(conv.view, pos=conv.view.tile_rect(2).center())
+    qtbot.waitUntil(lambda: conv.view.toolTip().startswith("conv 1 #2"), timeout=5000)
+    window.close()
