@@ -300,6 +300,16 @@ class NetworkTab(QWidget):
         self._selected: tuple[str, int] | None = None
         self.layer_rows: list[LayerRow] = []
 
+        from mnist_desk.ui.canvas import DrawingCanvas
+
+        # A small pad mirrored with the Draw tab's, so the layers can be watched while drawing.
+        self.canvas = DrawingCanvas()
+        self.canvas.setMinimumSize(160, 160)
+        self.canvas.setFixedSize(180, 180)
+        self._pad_canvas = None
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Clear the drawing (here and on the Draw tab).")
+        self.clear_button.clicked.connect(self.canvas.clear)
         self.heading = QLabel("Draw a digit on the Draw tab to see the network read it.")
         self.heading.setWordWrap(True)
         self.error_label = error_label()
@@ -366,8 +376,15 @@ class NetworkTab(QWidget):
         top.addWidget(self.timeline_label)
         top.addWidget(self.export_button)
 
+        pad_box = QGroupBox("Draw here or on the Draw tab")
+        p = QVBoxLayout(pad_box)
+        p.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
+        p.addWidget(self.clear_button)
+        left = QHBoxLayout()
+        left.addWidget(pad_box, 0, Qt.AlignmentFlag.AlignTop)
+        left.addWidget(self.scroll, 1)
         centre = QVBoxLayout()
-        centre.addWidget(self.scroll, 1)
+        centre.addLayout(left, 1)
         centre.addWidget(QLabel("<b>softmax</b> · click a class to explain it"))
         centre.addWidget(self.softmax)
 
@@ -424,7 +441,40 @@ class NetworkTab(QWidget):
     # ----- visibility ---------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
+        self._copy_from_pad()
         self.visibility_changed.emit(True)
+
+    def attach_pad(self, pad_canvas, read_drawing) -> None:
+        """Mirror the Draw tab's canvas: this small pad's drawings are read as the pad's."""
+        self._pad_canvas = pad_canvas
+        self.canvas.drawing_changed.connect(read_drawing)
+        self.canvas.history_changed.connect(lambda *_: self._copy_to_pad())
+
+    def _copy_from_pad(self) -> None:
+        pad = self._pad_canvas
+        if pad is None or (
+            pad.strokes() == self.canvas.strokes() and pad.background() is self.canvas.background()
+        ):
+            return
+        self.canvas.blockSignals(True)  # the pad's own answer is already on its way
+        self.canvas.set_pen_width(pad.pen_width)
+        self.canvas.set_background(pad.background())
+        self.canvas.set_strokes(pad.strokes())
+        self.canvas.blockSignals(False)
+        self.canvas.update()
+
+    def _copy_to_pad(self) -> None:
+        """After each stroke, undo or clear here, the Draw tab shows the same drawing."""
+        pad = self._pad_canvas
+        if pad is None or (pad.strokes() == self.canvas.strokes() and not self.canvas.is_empty()):
+            return
+        pad.blockSignals(True)  # this drawing was read already: no second request
+        if self.canvas.is_empty():
+            pad.clear()
+        else:
+            pad.set_strokes(self.canvas.strokes())
+        pad.blockSignals(False)
+        pad.history_changed.emit(pad.can_undo(), pad.can_redo())
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)

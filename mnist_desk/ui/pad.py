@@ -172,6 +172,11 @@ class PadTab(QWidget):
             return
         self.request_inference.emit(request_id, drawing)
 
+    @Slot(object)
+    def read_drawing(self, drawing) -> None:
+        """Read a drawing made elsewhere (the Network tab's mirror pad) as if drawn here."""
+        self._on_drawing_changed(drawing)
+
     def classify_image(self, image28: np.ndarray) -> None:
         """Put an opened digit on the pad, to read it and to draw over it."""
         self.canvas.set_background(image28)

@@ -21,12 +21,17 @@ def wait_for_view(qtbot, tab, condition=lambda view: True, timeout=30000):
     return tab.view
 
 
-@pytest.fixture
-def network_window(make_window, qtbot, monkeypatch, mnist_root):
+@pytest.fixture(autouse=True)
+def small_index(monkeypatch):
+    """The tab builds the nearest-digit index when it is shown: a small one keeps tests short."""
     from mnist_desk.ui.network_tab import NetworkTab
 
+    monkeypatch.setattr(NetworkTab, "index_limit", 400)
+
+
+@pytest.fixture
+def network_window(make_window, qtbot, monkeypatch, mnist_root):
     monkeypatch.setenv("MNIST_DESK_DATA", str(mnist_root))
-    monkeypatch.setattr(NetworkTab, "index_limit", 400)  # a small index keeps the test short
     window = make_window()
     yield window
     window.close()
@@ -112,4 +117,19 @@ def test_timeline_slider_shows_the_drawing_through_the_epochs(qtbot, make_window
     conv = tab.layer_row("conv 1")
     qtbot.mouseMove(conv.view, pos=conv.view.tile_rect(2).center())
     qtbot.waitUntil(lambda: conv.view.toolTip().startswith("conv 1 #2"), timeout=5000)
+    window.close()
+
+
+def test_drawing_on_the_network_tab_is_read_live_and_mirrored_on_the_pad(qtbot, make_window):
+    window = make_window()
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 5)
+    open_tab(qtbot, window, tab)
+    assert tab.canvas.strokes() == window.pad.canvas.strokes()  # the pad's drawing came along
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    assert window.pad.canvas.is_empty()
+    draw_digit(qtbot, tab.canvas, 2)
+    view = wait_for_view(qtbot, tab, lambda v: int(v.inspection.probabilities[:10].argmax()) == 2)
+    assert window.pad.canvas.strokes() == tab.canvas.strokes()
+    assert window.pad.predicted_digit() == 2 and view.model == "desknet"
     window.close()
