@@ -51,7 +51,12 @@ class NetworkView:
 
 
 class PredictorCache:
-    """Loaded checkpoints by path, reloaded when the file changes on disk."""
+    """Loaded checkpoints by path, reloaded when the file changes on disk.
+
+    Keeps the ``KEEP`` most recently used: the compared models and a stretch of the timeline.
+    """
+
+    KEEP = 16
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[float, Predictor]] = {}
@@ -64,7 +69,10 @@ class PredictorCache:
         hit = self._items.get(real)
         if hit is None or hit[0] != stamp:
             hit = (stamp, Predictor.from_path(real))
-            self._items[real] = hit
+        self._items.pop(real, None)
+        self._items[real] = hit  # most recently used last
+        while len(self._items) > self.KEEP:
+            self._items.pop(next(iter(self._items)))
         return hit[1]
 
 

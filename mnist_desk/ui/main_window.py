@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         tab.options_changed.connect(worker.set_network_options)
         tab.visibility_changed.connect(worker.set_network)
         worker.network_result.connect(tab.on_view)
-        tab.attach_pad(self.pad.canvas, self.pad.read_drawing)
+        tab.attach_pad(self.pad)
 
     # ----- actions ----------------------------------------------------------------------
     def _action(self, text, slot, shortcut=None, tip="", menu=None) -> QAction:

@@ -292,6 +292,7 @@ class NetworkTab(QWidget):
         self.runner = runner or JobRunner(self)
         self.view = None
         self._shown_id = 0
+        self._latest_request = 0
         self.active_path = ""
         self._entries: list[tuple[str, str]] = []
         self._snapshots: list[Path] = []
@@ -310,7 +311,7 @@ class NetworkTab(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the drawing (here and on the Draw tab).")
         self.clear_button.clicked.connect(self.canvas.clear)
-        self.heading = QLabel("Draw a digit on the Draw tab to see the network read it.")
+        self.heading = QLabel("Draw a digit here or on the Draw tab to see the network read it.")
         self.heading.setWordWrap(True)
         self.error_label = error_label()
         self.export_button = QPushButton("Export PNG…")
@@ -444,11 +445,25 @@ class NetworkTab(QWidget):
         self._copy_from_pad()
         self.visibility_changed.emit(True)
 
-    def attach_pad(self, pad_canvas, read_drawing) -> None:
+    def attach_pad(self, pad) -> None:
         """Mirror the Draw tab's canvas: this small pad's drawings are read as the pad's."""
-        self._pad_canvas = pad_canvas
-        self.canvas.drawing_changed.connect(read_drawing)
+        self._pad_canvas = pad.canvas
+        self.canvas.drawing_changed.connect(pad.read_drawing)
         self.canvas.history_changed.connect(lambda *_: self._copy_to_pad())
+        pad.request_inference.connect(self._note_request)
+        pad.canvas.drawing_changed.connect(self._on_drawing)
+        self.canvas.drawing_changed.connect(self._on_drawing)
+
+    @Slot(int, object)
+    def _note_request(self, request_id: int, _drawing) -> None:
+        self._latest_request = request_id
+
+    @Slot(object)
+    def _on_drawing(self, drawing) -> None:
+        """An empty pad is never sent to the worker: clear the view here, drop older ones."""
+        if drawing.is_empty():
+            self._shown_id = self._latest_request + 1
+            self.on_view(self._shown_id, None)
 
     def _copy_from_pad(self) -> None:
         pad = self._pad_canvas
@@ -544,7 +559,11 @@ class NetworkTab(QWidget):
         self._shown_id = request_id
         if view is None:
             self.view = None
-            self.heading.setText("Draw a digit on the Draw tab to see the network read it.")
+            self.heading.setText("Draw a digit here or on the Draw tab to see the network read it.")
+            for row in self.layer_rows:
+                self.layers_box.removeWidget(row)
+                row.deleteLater()
+            self.layer_rows = []
             self.view_shown.emit(request_id)
             return
         self.view = view

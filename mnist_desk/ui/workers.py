@@ -131,11 +131,7 @@ class InferenceWorker(QObject):
     @Slot(dict)
     def set_network_options(self, options: dict) -> None:
         """Which class to explain, which epoch to view, which models to compare."""
-        if self._network is None:
-            from mnist_desk.core.network import NetworkSession
-
-            self._network = NetworkSession()
-        self._network.update(dict(options))
+        self._session().update(dict(options))
         QTimer.singleShot(0, self._process_network)
 
     @Slot()
@@ -148,16 +144,19 @@ class InferenceWorker(QObject):
             self.network_result.emit(request_id, None)
             return
         try:
-            if self._network is None:
-                from mnist_desk.core.network import NetworkSession
-
-                self._network = NetworkSession()
-            view = self._network.view(self._predictor, image)
+            view = self._session().view(self._predictor, image)
         except Exception as exc:
             traceback.print_exc()
             self.failed.emit(request_id, f"Network view: {type(exc).__name__}: {exc}")
             return
         self.network_result.emit(request_id, view)
+
+    def _session(self):
+        if self._network is None:
+            from mnist_desk.core.network import NetworkSession
+
+            self._network = NetworkSession()
+        return self._network
 
     def _schedule(self) -> None:
         if not self._scheduled:

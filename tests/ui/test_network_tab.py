@@ -133,3 +133,19 @@ def test_drawing_on_the_network_tab_is_read_live_and_mirrored_on_the_pad(qtbot, 
     assert window.pad.canvas.strokes() == tab.canvas.strokes()
     assert window.pad.predicted_digit() == 2 and view.model == "desknet"
     window.close()
+
+
+def test_clearing_the_pad_clears_the_view_and_it_stays_clear(qtbot, make_window):
+    window = make_window()
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 6)
+    wait_for_view(qtbot, tab)
+    assert tab.layer_rows
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    assert tab.view is None and not tab.layer_rows and window.pad.canvas.is_empty()
+    open_tab(qtbot, window, window.pad)
+    open_tab(qtbot, window, tab)  # the worker's last drawing must not come back
+    qtbot.wait(300)
+    assert tab.view is None
+    window.close()
