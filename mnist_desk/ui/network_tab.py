@@ -115,6 +115,10 @@ class TileGrid(QWidget):
         if index >= 0:
             self.hovered.emit(index)
 
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        super().leaveEvent(event)
+        self.hovered.emit(-1)
+
 
 class HeatStrip(TileGrid):
     """A dense layer's units as a strip of cells (rows of 64), clickable like maps."""
@@ -299,6 +303,7 @@ class NetworkTab(QWidget):
         self._index_job = None
         self._index_tried: set[str] = set()
         self._selected: tuple[str, int] | None = None
+        self._hovering: tuple[str, int] | None = None
         self.layer_rows: list[LayerRow] = []
 
         from mnist_desk.ui.canvas import DrawingCanvas
@@ -579,7 +584,9 @@ class NetworkTab(QWidget):
         self._show_why(view)
         self.compare.set_rows(view.compare)
         self._show_neighbours(view)
-        if self._selected is not None:
+        if self._hovering is not None:
+            self._show_detail(*self._hovering, mark=False)
+        elif self._selected is not None:
             self._show_detail(*self._selected)
         self.view_shown.emit(request_id)
 
@@ -612,19 +619,28 @@ class NetworkTab(QWidget):
         self._show_detail(name, index)
 
     def _hover(self, name: str, index: int) -> None:
+        """Hovering shows a map's detail; leaving goes back to the clicked one."""
+        self._hovering = (name, index) if index >= 0 else None
+        if index < 0:
+            if self._selected is not None:
+                self._show_detail(*self._selected)
+            return
         row = self.layer_row(name)
         value = row.layer.values.reshape(len(row.view.maps), -1)[index]
         row.view.setToolTip(f"{name} #{index}: {value.min():.3g} … {value.max():.3g}")
+        self._show_detail(name, index, mark=False)
 
-    def _show_detail(self, name: str, index: int) -> None:
+    def _show_detail(self, name: str, index: int, mark: bool = True) -> None:
         if self.view is None:
             return
         rows = [r for r in self.layer_rows if r.layer.name == name]
         if not rows or index >= len(rows[0].view.maps):
             return
         layer = rows[0].layer
-        rows[0].view.selected = index
-        rows[0].view.update()
+        if mark:
+            for row in self.layer_rows:
+                row.view.selected = index if row is rows[0] else -1
+                row.view.update()
         values = layer.values.reshape(len(rows[0].view.maps), -1)[index]
         lo, hi = float(values.min()), float(values.max())
         text = f"<b>{name} #{index}</b> · values {lo:.3g} … {hi:.3g}"

@@ -145,14 +145,14 @@ def test_building_the_index_stops_when_asked(shipped_checkpoint, mnist_root):
         build_index(shipped_checkpoint, mnist_root, 3000, should_stop=lambda: True)
 
 
-def save_tiny_run(folder, epochs: int = 2):
+def save_tiny_run(folder, epochs: int = 2, model_name: str = "lenet5"):
     """A run folder with per-epoch snapshots, as TrainConfig.keep_epochs writes them."""
     (folder / "epochs").mkdir(parents=True)
     for epoch in range(epochs + 1):
         torch.manual_seed(epoch)
-        model = build_model("lenet5")
+        model = build_model(model_name)
         save_checkpoint(
-            Checkpoint("lenet5", clean_state_dict(model), metrics={"epoch": epoch}),
+            Checkpoint(model_name, clean_state_dict(model), metrics={"epoch": epoch}),
             folder / "epochs" / f"epoch_{epoch:03d}.pt",
         )
     shutil.copy(folder / "epochs" / f"epoch_{epochs:03d}.pt", folder / "best.pt")

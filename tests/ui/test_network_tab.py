@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tests.ui.conftest import draw_digit
 
@@ -14,6 +14,14 @@ def open_tab(qtbot, window, widget):
     index = window.tabs.indexOf(widget)
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
     assert window.tabs.currentWidget() is widget
+
+
+def hover(qtbot, grid, index):
+    """Move the mouse onto a tile, then within it (a first move may only enter the window)."""
+    centre = grid.tile_rect(index).center()
+    qtbot.mouseMove(grid, pos=centre)
+    qtbot.wait(50)
+    qtbot.mouseMove(grid, pos=centre + QPoint(1, 0))
 
 
 def wait_for_view(qtbot, tab, condition=lambda view: True, timeout=30000):
@@ -115,7 +123,7 @@ def test_timeline_slider_shows_the_drawing_through_the_epochs(qtbot, make_window
     assert not np.allclose(view.inspection.layers[1].values, final)
 
     conv = tab.layer_row("conv 1")
-    qtbot.mouseMove(conv.view, pos=conv.view.tile_rect(2).center())
+    hover(qtbot, conv.view, 2)
     qtbot.waitUntil(lambda: conv.view.toolTip().startswith("conv 1 #2"), timeout=5000)
     window.close()
 
@@ -148,4 +156,25 @@ def test_clearing_the_pad_clears_the_view_and_it_stays_clear(qtbot, make_window)
     open_tab(qtbot, window, tab)  # the worker's last drawing must not come back
     qtbot.wait(300)
     assert tab.view is None
+    window.close()
+
+
+def test_an_mlp_shows_hidden_units_and_their_28x28_templates(qtbot, make_window, tmp_path):
+    from tests.core.test_network import save_tiny_run
+
+    best = save_tiny_run(tmp_path / "run", epochs=0, model_name="mlp")
+    window = make_window(model_path=str(best))
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 0)
+    view = wait_for_view(qtbot, tab, lambda v: v.model == "mlp")
+    assert [r.layer.name for r in tab.layer_rows] == ["input", "dense 1", "dense 2", "dense 3"]
+    assert view.inspection.explanations[view.target].method == "input gradient"
+    hidden = tab.layer_row("dense 1")
+    assert len(hidden.view.maps) == 120
+    qtbot.mouseClick(hidden.view, Qt.MouseButton.LeftButton, pos=hidden.view.tile_rect(70).center())
+    assert "dense 1 #70" in tab.detail_title.text() and "28×28 template" in tab.detail_title.text()
+    np.testing.assert_array_equal(tab.kernels.maps[0], view.weights["1"][70])
+    hover(qtbot, hidden.view, 5)
+    qtbot.waitUntil(lambda: "dense 1 #5" in tab.detail_title.text(), timeout=5000)
     window.close()
