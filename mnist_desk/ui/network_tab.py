@@ -44,8 +44,11 @@ WHY_SIDE = 168
 THUMB_SIDE = 56
 
 
-def _tile_side(h: int) -> int:
-    return max(24, min(40, h * 2))
+def _tile_side(h: int, count: int) -> int:
+    """Big enough to read, small enough that 16 maps of 28×28 fit beside the side panel."""
+    if count <= 4:
+        return 72  # a first layer's single kernel, or an MLP's template: show it large
+    return max(20, min(32, h * 2))
 
 
 class TileGrid(QWidget):
@@ -68,8 +71,8 @@ class TileGrid(QWidget):
         self.maps = maps
         count, h, w = maps.shape
         self.columns = max(1, min(columns, count))
-        self.tile = _tile_side(max(h, w))
-        gap = 1
+        self.tile = _tile_side(max(h, w), count)
+        gap = 1 if count > 1 else 0
         self._image = array_qimage(mosaic(maps, self.columns, gap), lo, hi, table)
         rows = -(-count // self.columns)
         self._cell = (w + gap, h + gap)
@@ -199,7 +202,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list = []
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(330)
 
     def set_rows(self, rows: list) -> None:
         self.rows = rows
@@ -223,23 +226,23 @@ class CompareView(QWidget):
         for r, row in enumerate(self.rows):
             y = r * self.ROW
             painter.setPen(text)
-            name_rect = QRect(0, y, 146, self.ROW)
-            name = self.fontMetrics().elidedText(row.label, Qt.TextElideMode.ElideMiddle, 146)
+            name_rect = QRect(0, y, 176, self.ROW)
+            name = self.fontMetrics().elidedText(row.label, Qt.TextElideMode.ElideMiddle, 176)
             painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, name)
             if row.probabilities is None:
-                painter.drawText(QRect(150, y, 150, self.ROW), Qt.AlignmentFlag.AlignVCenter, "—")
+                painter.drawText(QRect(180, y, 150, self.ROW), Qt.AlignmentFlag.AlignVCenter, "—")
                 continue
             probs = row.probabilities[:10]
             top = int(np.argmax(probs))
             painter.drawText(
-                QRect(150, y, 70, self.ROW),
+                QRect(180, y, 70, self.ROW),
                 Qt.AlignmentFlag.AlignVCenter,
                 f"{top}  {probs[top]:.0%}",
             )
             for d, p in enumerate(probs):
                 h = max(1, round(float(p) * (self.ROW - 6)))
                 colour = QColor(250, 140, 30) if d == top else QColor(90, 130, 200)
-                painter.fillRect(QRect(222 + d * 7, y + self.ROW - 3 - h, 5, h), colour)
+                painter.fillRect(QRect(252 + d * 7, y + self.ROW - 3 - h, 5, h), colour)
         painter.end()
 
 
