@@ -576,12 +576,18 @@ class NetworkTab(QWidget):
             return
         self.view = view
         ins = view.inspection
-        top = int(np.argmax(ins.probabilities[:10]))
+        from mnist_desk.core.predict import reading_state
+
+        digits = ins.probabilities[:10]
+        top = int(np.argmax(digits))
+        not_digit = float(ins.probabilities[10]) if len(ins.probabilities) > 10 else 0.0
+        reading = {
+            "digit": f"reads a <b>{top}</b> ({digits[top]:.1%})",
+            "not-sure": f"is not sure: maybe a <b>{top}</b> ({digits[top]:.0%})",
+            "not-a-digit": f"reads <b>not a digit</b> ({not_digit:.0%})",
+        }[reading_state(digits, not_digit)]
         epoch = f" · {view.epoch_label}" if view.epoch_label else ""
-        self.heading.setText(
-            f"<b>{view.model}</b>{epoch} reads a <b>{top}</b> "
-            f"({ins.probabilities[top]:.1%}) · {len(ins.layers) - 2} layers"
-        )
+        self.heading.setText(f"<b>{view.model}</b>{epoch} {reading} · {len(ins.layers) - 2} layers")
         self._show_layers(ins.layers)
         self.softmax.set_probabilities(ins.probabilities, view.classes, view.target)
         self._show_why(view)
