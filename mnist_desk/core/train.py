@@ -33,6 +33,7 @@ from mnist_desk.core.data import (
     MnistSplit,
     batch_count,
     iterate_batches,
+    load_extra_digits,
     load_mnist,
 )
 from mnist_desk.core.device import device_label, seed_everything, select_device
@@ -167,14 +168,6 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
             True,
         )
     return None, False
-
-
-def load_extra_digits(path: str) -> MnistSplit:
-    """Extra labelled 28x28 digits (e.g. the person's own drawings) as an ``.npz``."""
-    with np.load(path) as archive:
-        images = torch.from_numpy(np.asarray(archive["images"], dtype=np.uint8))
-        labels = torch.from_numpy(np.asarray(archive["labels"], dtype=np.int64))
-    return MnistSplit(images, labels)
 
 
 def _merge(a: MnistSplit, b: MnistSplit, repeat: int = 1) -> MnistSplit:
