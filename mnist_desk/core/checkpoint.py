@@ -163,7 +163,7 @@ def _normalization(value: Any, name: str) -> tuple[float, float]:
     return float(pair[0]), float(pair[1])
 
 
-def _state_dict(value: Any, name: str) -> dict[str, torch.Tensor]:
+def check_weights(value: Any, name: str) -> dict[str, torch.Tensor]:
     """Tensors by name, all finite: a NaN model would answer "nan%" everywhere."""
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
@@ -207,7 +207,7 @@ def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoin
         raise CheckpointError(f"{name} has unusable model_args: {'; '.join(problems)}.")
     checkpoint = Checkpoint(
         model_name=model_name,
-        state_dict=_state_dict(payload["state_dict"], name),
+        state_dict=check_weights(payload["state_dict"], name),
         model_args=dict(model_args),
         normalization=_normalization(payload["normalization"], name),
         train_config=_dict(payload.get("train_config")),

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from mnist_desk.core.errors import UserError
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 CHECKPOINT_CRITERIA = ("val", "test", "last")
+
+
+class ConfigError(UserError, ValueError):
+    """Training settings that cannot work; still a ``ValueError`` for older callers."""
 
 
 @dataclass
@@ -67,7 +73,7 @@ class TrainConfig:
         if self.select_by not in CHECKPOINT_CRITERIA:
             problems.append(f"select-by must be one of {', '.join(CHECKPOINT_CRITERIA)}")
         if problems:
-            raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
+            raise ConfigError("Invalid training settings: " + "; ".join(problems) + ".")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

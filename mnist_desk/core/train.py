@@ -37,6 +37,7 @@ from mnist_desk.core.data import (
     load_mnist,
 )
 from mnist_desk.core.device import device_label, seed_everything, select_device
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.models import build_model
 
 
@@ -208,7 +209,7 @@ def fit(
     if config.init_from:
         start = load_checkpoint(config.init_from)
         if start.model_name != config.model:
-            raise ValueError(
+            raise UserError(
                 f"Cannot fine-tune: {config.init_from} is a {start.model_name}, "
                 f"not a {config.model}."
             )
