@@ -147,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     command = args.command or "gui"
     try:
         if command == "gui":
@@ -284,12 +287,15 @@ def cmd_eval(args) -> int:
 
     if args.mistakes:
         check_folder_writable(args.mistakes)
-    with tqdm(desc="evaluating", unit="batch") as bar:
+    bar = None
 
-        def on_progress(done, total):
-            bar.total = total
-            bar.update(1)
+    def on_progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:  # only once the data and model are known good: errors stay one line
+            bar = tqdm(desc="evaluating", unit="batch", total=total)
+        bar.update(1)
 
+    try:
         outcome = evaluate_checkpoint(
             _checkpoint_path(args),
             args.data,
@@ -297,6 +303,9 @@ def cmd_eval(args) -> int:
             on_progress=on_progress,
             device=args.device,
         )
+    finally:
+        if bar is not None:
+            bar.close()
     result, about = outcome["result"], outcome["checkpoint"]
     matrix = result.confusion_matrix()
     per_class = result.per_class_accuracy()
@@ -393,12 +402,13 @@ def cmd_export(args) -> int:
 
 
 def cmd_samples(args) -> int:
-    from mnist_desk.core.data import load_mnist
-    from mnist_desk.core.files import check_folder_writable, save_image
-    from mnist_desk.core.gallery import samples_grid
+    from mnist_desk.core.files import check_image_target, save_image
 
     out = Path(args.out)
-    check_folder_writable(out.parent)
+    check_image_target(out)  # in milliseconds, before torchvision is even imported
+    from mnist_desk.core.data import load_mnist
+    from mnist_desk.core.gallery import samples_grid
+
     data = load_mnist(args.data, train_subset=args.count)
     image = samples_grid(data.train, augment=args.augment, seed=args.seed)
     save_image(image, out)

@@ -110,14 +110,27 @@ def atomic_write_bytes(path: str | os.PathLike, write: Callable[[IO[bytes]], obj
         raise
 
 
-def save_image(image, path: str | os.PathLike) -> Path:
-    """Save a Pillow image atomically, its format chosen by the file's extension."""
+def image_format(path: str | os.PathLike) -> str:
+    """Pillow's format name for the file's extension; refuse one it cannot write."""
     from PIL import Image
 
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
+    if fmt is None or fmt not in Image.SAVE:
         raise OutputError(f"Cannot write {path}: give an image name ending in .png or .jpg.")
+    return fmt
+
+
+def check_image_target(path: str | os.PathLike) -> None:
+    """Before the work: the name has an image extension and its folder can be written."""
+    image_format(path)
+    check_folder_writable(Path(path).parent)
+
+
+def save_image(image, path: str | os.PathLike) -> Path:
+    """Save a Pillow image atomically, its format chosen by the file's extension."""
+    path = Path(path)
+    fmt = image_format(path)
     atomic_write_bytes(path, lambda handle: image.save(handle, format=fmt))
     return path
 
