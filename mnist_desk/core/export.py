@@ -109,7 +109,7 @@ def export_onnx(
                 tmp_name,
                 input_names=["image"],
                 output_names=["logits"],
-                dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
                 dynamo=True,
                 external_data=False,  # one file: nothing to forget when copying it
             )

@@ -132,16 +132,21 @@ def test_predict_prints_the_digit_it_read(tmp_path, capsys, shipped_checkpoint):
     assert capsys.readouterr().out.startswith(f"{seven}: 7 (")
 
 
-def test_export_matches_onnxruntime(trained, mnist_root, tmp_path, capsys):
+def test_export_replaces_a_previous_export_and_matches_onnxruntime(
+    trained, mnist_root, tmp_path, capsys
+):
     target = tmp_path / "export" / "m.onnx"
-    assert (
-        main(["export", "--model", str(trained), "--data", str(mnist_root), "--onnx", str(target)])
-        == 0
-    )
+    target.parent.mkdir()
+    target.write_bytes(b"\x08\x0a an export made by an older version")  # ONNX's first bytes
+    old_data = tmp_path / "export" / "m.onnx.data"
+    old_data.write_bytes(b"its external weights")
+    argv = ["export", "--model", str(trained), "--data", str(mnist_root), "--onnx", str(target)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert f"Wrote {target} (one file, weights included)" in out
-    assert "same top-1 on 100.00%" in out and "MNIST test digits" in out
-    assert [p.name for p in target.parent.iterdir()] == ["m.onnx"]  # no .onnx.data or temporary
+    assert "same top-1 on 100.00%" in out and "512 MNIST test digits" in out
+    assert f"{old_data} is left from an older export; the new file does not use it." in out
+    assert sorted(p.name for p in target.parent.iterdir()) == ["m.onnx", "m.onnx.data"]
     import onnxruntime as ort
 
     from mnist_desk.core.predict import Predictor
