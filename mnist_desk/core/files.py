@@ -20,8 +20,11 @@ from typing import IO
 from mnist_desk.core.errors import UserError
 
 
-class OutputError(UserError):
-    """A file or folder that cannot be written; the message names it."""
+class OutputError(UserError, OSError):
+    """A file or folder that cannot be written; the message names it.
+
+    Still an ``OSError``, so callers that already catch one (the GUI's save actions) keep working.
+    """
 
 
 def _reason(exc: OSError) -> str:
@@ -49,6 +52,8 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
     """Turn an ``OSError`` raised while writing ``path`` into an ``OutputError`` naming it."""
     try:
         yield
+    except OutputError:
+        raise
     except OSError as exc:
         raise output_error(path, exc) from None
 
