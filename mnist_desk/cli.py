@@ -15,6 +15,30 @@ from mnist_desk import __version__
 from mnist_desk.core.errors import UserError  # printed as one line, exit 2, no traceback
 
 EXIT_USER_ERROR = 2
+MAX_SAMPLES = 1024  # a 16-wide grid of 64 rows; more is no longer a picture one can read
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad option is one line (what is wrong, where to look), not usage plus an error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _count(low: int, high: int | None = None):
+    """argparse type: a whole number within bounds, refused with one line otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low:,} and {high:,}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value:,} is out of range: use {bounds}")
+        return value
+
+    return parse
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -91,9 +115,7 @@ def train_config_values(args: argparse.Namespace) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     from mnist_desk.core.config import DEVICES
 
-    parser = argparse.ArgumentParser(
-        prog="mnist-desk", description="Draw digits, train and inspect MNIST models."
-    )
+    parser = _Parser(prog="mnist-desk", description="Draw digits, train and inspect MNIST models.")
     parser.add_argument("--version", action="version", version=f"mnist-desk {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -121,13 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_option(ev)
     ev.add_argument("--mistakes", metavar="DIR", help="write a grid image of misclassified digits")
     ev.add_argument("--device", choices=DEVICES, default="auto")
-    ev.add_argument("--test-subset", type=int)
+    ev.add_argument(
+        "--subset",
+        "--test-subset",
+        dest="subset",
+        type=_count(1),
+        metavar="N",
+        help="evaluate on the first N test digits only",
+    )
     ev.add_argument("--json", action="store_true", help="print the results as JSON")
 
     pr = sub.add_parser("predict", help="top-k predictions for image files")
     pr.add_argument("images", nargs="+", help="image files (any size, dark or light background)")
     _add_model_option(pr)
-    pr.add_argument("-k", "--top-k", type=int, default=3)
+    pr.add_argument("-k", "--top-k", type=_count(1, 10), default=3)
     pr.add_argument("--save-28", metavar="DIR", help="also save the 28x28 image the model saw")
     pr.add_argument("--json", action="store_true")
 
@@ -139,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa = sub.add_parser("samples", help="write a grid of training digits with labels")
     _add_data_option(sa)
     sa.add_argument("--out", default="samples.png")
-    sa.add_argument("--count", type=int, default=64)
+    sa.add_argument(
+        "--count", type=_count(1, MAX_SAMPLES), default=64, help=f"1 to {MAX_SAMPLES} digits"
+    )
     sa.add_argument("--augment", action="store_true", help="show augmented versions")
     sa.add_argument("--seed", type=int, default=1)
     return parser
@@ -148,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     command = args.command or "gui"
     try:
         if command == "gui":
@@ -170,21 +204,21 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return 130
     except ImportError as exc:  # e.g. the packaged app, built without torchvision or onnx
+        if exc.name is None or exc.name.split(".")[0] == "mnist_desk":
+            raise  # a broken import inside our own code is a bug
         print(
             f"mnist-desk {command}: this needs the Python package {exc.name!r}, which this "
             "installation lacks; install mnist-desk with pip for the full toolset.",
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
-    except Exception as exc:
-        from mnist_desk.core.checkpoint import CheckpointError
-        from mnist_desk.core.data import DataError
-        from mnist_desk.core.preprocess import ImageError
+    except UserError as exc:  # person-fixable: one line, no traceback; anything else is a bug
+        print(f"mnist-desk {command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
-        if isinstance(exc, UserError | CheckpointError | DataError | ImageError | ValueError):
-            print(f"mnist-desk {command}: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        raise
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _checkpoint_path(args) -> Path:
@@ -250,6 +284,9 @@ def cmd_train(args) -> int:
             print(f"{spec.name:12s} {count_parameters(spec.build()):>9,d} params  {spec.summary}")
         return 0
     config = _train_config(args)
+    from mnist_desk.core.files import check_folder_writable
+
+    check_folder_writable(config.out)
     bar = None
 
     def on_progress(event) -> None:
@@ -317,32 +354,39 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from tqdm import tqdm
 
-    from mnist_desk.core.checkpoint import load_checkpoint
-    from mnist_desk.core.data import load_mnist
-    from mnist_desk.core.device import select_device
-    from mnist_desk.core.train import evaluate
+    from mnist_desk.core.evaluation import evaluate_checkpoint
+    from mnist_desk.core.files import check_folder_writable
 
-    checkpoint = load_checkpoint(_checkpoint_path(args))
-    device = select_device(args.device)
-    data = load_mnist(args.data, test_subset=args.test_subset)
-    model = checkpoint.build().to(device)
-    with tqdm(desc="evaluating", unit="batch") as bar:
+    if args.mistakes:
+        check_folder_writable(args.mistakes)
+    bar = None
 
-        def on_batch(done, total):
-            bar.total = total
-            bar.update(1)
+    def on_progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:  # only once the data and model are known good: errors stay one line
+            bar = tqdm(desc="evaluating", unit="batch", total=total)
+        bar.update(1)
 
-        result = evaluate(
-            model, data.test, device, normalization=checkpoint.normalization, on_batch=on_batch
+    try:
+        outcome = evaluate_checkpoint(
+            _checkpoint_path(args),
+            args.data,
+            args.subset,
+            on_progress=on_progress,
+            device=args.device,
         )
+    finally:
+        if bar is not None:
+            bar.close()
+    result, about = outcome["result"], outcome["checkpoint"]
     matrix = result.confusion_matrix()
     per_class = result.per_class_accuracy()
     if args.json:
         print(
             json.dumps(
                 {
-                    "checkpoint": str(checkpoint.path),
-                    "model": checkpoint.model_name,
+                    "checkpoint": about["path"],
+                    "model": about["name"],
                     "accuracy": result.accuracy,
                     "loss": result.loss,
                     "count": len(result.labels),
@@ -353,7 +397,7 @@ def cmd_eval(args) -> int:
             )
         )
     else:
-        print(f"{checkpoint.model_name} ({checkpoint.path})")
+        print(f"{about['name']} ({about['path']})")
         print(
             f"Test accuracy: {result.accuracy * 100:.2f}% "
             f"({int((result.predictions == result.labels).sum())}/{len(result.labels)}), "
@@ -368,29 +412,33 @@ def cmd_eval(args) -> int:
         for d, row in enumerate(matrix):
             print(f"{d:>5d} " + " ".join(f"{v:>5d}" for v in row))
     if args.mistakes:
+        import torch
+
+        from mnist_desk.core.files import save_image
         from mnist_desk.core.gallery import mistakes_grid
 
-        out = Path(args.mistakes)
-        out.mkdir(parents=True, exist_ok=True)
-        image = mistakes_grid(data.test.images, result)
-        target = out / "mistakes.png"
-        image.save(target)
+        image = mistakes_grid(torch.from_numpy(outcome["images"]), result)
+        target = save_image(image, Path(args.mistakes) / "mistakes.png")
         print(f"Wrote {len(result.mistakes())} misclassified digits to {target}")
     return 0
 
 
 def cmd_predict(args) -> int:
+    from mnist_desk.core.files import check_folder_writable
     from mnist_desk.core.predict import Predictor, reading_state, top_k_of
-    from mnist_desk.core.preprocess import load_image_as_mnist
+    from mnist_desk.core.preprocess import check_image_file, load_image_as_mnist
 
+    for name in args.images:  # a typo or a pipe is refused before the model is loaded
+        check_image_file(name)
+    if args.save_28:
+        check_folder_writable(args.save_28)
     predictor = Predictor.from_path(_checkpoint_path(args))
-    k = max(1, min(10, args.top_k))
     rows = []
     for name in args.images:
         image28 = load_image_as_mnist(name)
         probs = predictor.all_probabilities(image28)
         not_digit = float(predictor.not_digit_probability(probs))
-        top = top_k_of(probs[:10], k)
+        top = top_k_of(probs[:10], args.top_k)
         rows.append(
             {
                 "image": name,
@@ -402,10 +450,11 @@ def cmd_predict(args) -> int:
         if args.save_28:
             from PIL import Image
 
-            out = Path(args.save_28)
-            out.mkdir(parents=True, exist_ok=True)
-            Image.fromarray((image28 * 255).round().astype("uint8")).save(
-                out / (Path(name).stem + "_28.png")
+            from mnist_desk.core.files import save_image
+            from mnist_desk.core.preprocess import to_uint8
+
+            save_image(
+                Image.fromarray(to_uint8(image28)), Path(args.save_28) / f"{Path(name).stem}_28.png"
             )
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -421,24 +470,31 @@ def cmd_predict(args) -> int:
 
 def cmd_export(args) -> int:
     from mnist_desk.core.checkpoint import load_checkpoint
-    from mnist_desk.core.export import export_onnx
+    from mnist_desk.core.export import check_onnx_target, export_onnx
 
-    checkpoint = load_checkpoint(_checkpoint_path(args))
-    report = export_onnx(checkpoint, args.onnx, data=args.data)
+    source = _checkpoint_path(args)
+    check_onnx_target(args.onnx, source)  # before the slow part, and before anything is written
+    report = export_onnx(load_checkpoint(source), args.onnx, data=args.data)
     print(
-        f"Wrote {args.onnx}; onnxruntime matches PyTorch on {report.count} "
-        f"{report.source} digits: max |diff| {report.max_abs_diff:.2e}, "
+        f"Wrote {report.path} (one file, weights included); onnxruntime matches PyTorch on "
+        f"{report.count} {report.source} digits: max |diff| {report.max_abs_diff:.2e}, "
         f"same top-1 on {report.agreement * 100:.2f}%"
     )
+    if report.stale_data is not None:
+        print(f"{report.stale_data} is left from an older export; the new file does not use it.")
     return 0
 
 
 def cmd_samples(args) -> int:
+    from mnist_desk.core.files import check_image_target, save_image
+
+    out = Path(args.out)
+    check_image_target(out)  # in milliseconds, before torchvision is even imported
     from mnist_desk.core.data import load_mnist
     from mnist_desk.core.gallery import samples_grid
 
     data = load_mnist(args.data, train_subset=args.count)
     image = samples_grid(data.train, augment=args.augment, seed=args.seed)
-    image.save(args.out)
-    print(f"Wrote {len(data.train)} training digits to {args.out}")
+    save_image(image, out)
+    print(f"Wrote {len(data.train)} training digits to {out}")
     return 0

@@ -54,6 +54,7 @@ from mnist_desk.core.data import (
     MnistSplit,
     batch_count,
     iterate_batches,
+    load_extra_digits,
     load_mnist,
 )
 from mnist_desk.core.device import device_label, seed_everything, select_device
@@ -236,30 +237,6 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
             True,
         )
     return None, False
-
-
-# ----- building a run ----------------------------------------------------------------------
-def load_extra_digits(path: str) -> MnistSplit:
-    """Extra labelled 28x28 digits (e.g. the person's own drawings) as an ``.npz``."""
-    try:
-        with np.load(path) as archive:
-            images = np.asarray(archive["images"])
-            labels = np.asarray(archive["labels"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise UserError(
-            f"The extra digits {path} are unusable: an .npz with 'images' and 'labels' is "
-            f"needed ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})."
-        ) from None
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise UserError(
-            f"The extra digits {path} hold {images.shape} images and {labels.shape} labels; "
-            "they must be N×28×28 images with N labels."
-        )
-    if labels.size and (labels.min() < 0 or labels.max() > 10):
-        raise UserError(f"The extra digits {path} have labels outside 0–10.")
-    return MnistSplit(
-        torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64))
-    )
 
 
 def _merge(a: MnistSplit, b: MnistSplit, repeat: int = 1) -> MnistSplit:
