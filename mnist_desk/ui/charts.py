@@ -70,7 +70,9 @@ class ProbabilityBars(pg.PlotWidget):
         self.setXRange(0, 1.0, padding=0.02)
         self.getAxis("bottom").setLabel("probability")
         self.setMinimumHeight(160)
-        self._bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#3b82f6")
+        self._bars = pg.BarGraphItem(
+            x0=[], y=[], height=0.7, width=[], brush="#3b82f6", pen=pg.mkPen(None)
+        )
         self.addItem(self._bars)
         _, text = _theme_colours()
         # Ten labels made once and reused: rebuilding items on every drawing is what made the
@@ -80,13 +82,15 @@ class ProbabilityBars(pg.PlotWidget):
             label.hide()
             self.addItem(label)
         self.values: list[tuple[int, float]] = []
+        self._with_numbers = True
         self._shown_k = -1
 
     def restyle(self) -> None:
-        self.set_top_k(self.values)
+        self.set_top_k(self.values, self._with_numbers)
 
-    def set_top_k(self, ranked: list[tuple[int, float]]) -> None:
+    def set_top_k(self, ranked: list[tuple[int, float]], numbers: bool = True) -> None:
         self.values = list(ranked)
+        self._with_numbers = numbers
         n = len(ranked)
         ys = list(range(n - 1, -1, -1))
         widths = [p for _, p in ranked]
@@ -98,7 +102,7 @@ class ProbabilityBars(pg.PlotWidget):
             self._shown_k = n
         _, text = _theme_colours()
         for i, label in enumerate(self._labels):
-            if i < n:
+            if i < n and numbers:
                 p = ranked[i][1]
                 label.setText(f"{p * 100:.1f}%")
                 # A long bar carries its number inside (right-aligned, white), so "93.2%" is
@@ -113,9 +117,7 @@ class ProbabilityBars(pg.PlotWidget):
 
     def show_empty(self) -> None:
         """All ten digits at 0, so an empty pad still shows what the chart will hold."""
-        self.set_top_k([(d, 0.0) for d in range(10)])
-        for label in self._labels:
-            label.hide()
+        self.set_top_k([(d, 0.0) for d in range(10)], numbers=False)
 
 
 class CurvesPlot(pg.PlotWidget):

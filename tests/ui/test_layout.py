@@ -115,6 +115,7 @@ def test_the_empty_pad_shows_the_ten_digits_at_zero(qtbot, make_window):
     assert pad.bars.values == zeros
     shown_ticks = [label for _, label in pad.bars.getAxis("left")._tickLevels[0]]
     assert sorted(shown_ticks) == [str(d) for d in range(10)]
+    assert not any(label.isVisible() for label in pad.bars._labels)  # no "0.0%" column
     draw_digit(qtbot, pad.canvas, 2)
     qtbot.waitUntil(lambda: pad.last_probs is not None, timeout=10000)
     assert len(pad.bars.values) == pad.k_spin.value()
