@@ -83,6 +83,7 @@ class ProbabilityBars(pg.PlotWidget):
             self.addItem(label)
         self.values: list[tuple[int, float]] = []
         self._with_numbers = True
+        self._inside: list[tuple[bool, str] | None] = [None] * 10
         self._shown_k = -1
 
     def restyle(self) -> None:
@@ -108,8 +109,10 @@ class ProbabilityBars(pg.PlotWidget):
                 # A long bar carries its number inside (right-aligned, white), so "93.2%" is
                 # never pushed past the plot's edge however narrow the panel is.
                 inside = p >= 0.5
-                label.setAnchor((1, 0.5) if inside else (0, 0.5))
-                label.setColor("w" if inside else text)
+                if self._inside[i] != (inside, text.name()):  # restyling text costs: only on change
+                    self._inside[i] = (inside, text.name())
+                    label.setAnchor((1, 0.5) if inside else (0, 0.5))
+                    label.setColor("w" if inside else text)
                 label.setPos(p - 0.01 if inside else p + 0.01, ys[i])
                 label.show()
             else:
