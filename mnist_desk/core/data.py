@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_desk.core.errors import UserError
+from mnist_desk.core.idx import read_mnist_split
 
 # The one home of the normalisation constants; every checkpoint stores the pair it was trained with.
 MNIST_MEAN = 0.1307
@@ -65,11 +66,11 @@ def check_raw_files(root: Path) -> list[str]:
     return problems
 
 
-def _fix_hint() -> str:
-    return (
-        f"point --data or ${DATA_ENV} to a folder holding MNIST/raw/*-ubyte "
-        "(torchvision layout), or connect to the internet to download it"
+def _fix_hint(can_download: bool = True) -> str:
+    where = (
+        f"point --data or ${DATA_ENV} to a folder holding MNIST/raw/*-ubyte (torchvision layout)"
     )
+    return where + (", or connect to the internet to download it" if can_download else "")
 
 
 @dataclass
@@ -96,33 +97,42 @@ class MnistData:
     test: MnistSplit
 
 
-def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
+def _torchvision_mnist():
+    """torchvision's MNIST class, or None where torchvision is absent (the packaged app)."""
     try:
         from torchvision.datasets import MNIST
     except ImportError:
-        raise DataError(
-            "Reading MNIST needs torchvision, which this installation lacks (the packaged app "
-            "only draws and predicts); install mnist-desk with pip to train and evaluate."
-        ) from None
+        return None
+    return MNIST
 
+
+def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
+    """One split as uint8 tensors: torchvision reads (and downloads) where it is installed;
+    without it, as in the bundle, the idx files are read directly and nothing is downloaded."""
+    mnist = _torchvision_mnist()
     problems = check_raw_files(root)
-    download = download and not os.environ.get(OFFLINE_ENV)
+    download = download and mnist is not None and not os.environ.get(OFFLINE_ENV)
     if problems and download:
         try:
-            MNIST(str(root), train=train, download=True)
+            mnist(str(root), train=train, download=True)
         except Exception as exc:  # network errors come in many types
             raise DataError(
                 f"MNIST is not in {root} ({problems[0]}) and could not be downloaded "
                 f"({type(exc).__name__}); {_fix_hint()}."
             ) from None
         problems = check_raw_files(root)
+    hint = _fix_hint(can_download=mnist is not None)
     if problems:
-        raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {_fix_hint()}.")
+        raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {hint}.")
     try:
-        dataset = MNIST(str(root), train=train, download=False)
+        if mnist is None:
+            images, labels = read_mnist_split(root / "MNIST" / "raw", train)
+        else:
+            dataset = mnist(str(root), train=train, download=False)
+            images, labels = dataset.data, dataset.targets.long()
     except Exception as exc:
-        raise DataError(f"MNIST in {root} could not be read ({exc}); {_fix_hint()}.") from None
-    return MnistSplit(dataset.data.contiguous(), dataset.targets.long().contiguous())
+        raise DataError(f"MNIST in {root} could not be read ({exc}); {hint}.") from None
+    return MnistSplit(images.contiguous(), labels.contiguous())
 
 
 def load_mnist(
