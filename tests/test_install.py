@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -145,8 +146,8 @@ def test_the_installed_wheel_predicts_a_drawn_digit_from_another_folder(wheel, t
     assert all(line.startswith(venv) for line in where), where  # the wheel's copy, not ours
     script = tmp_path / "venv" / "bin" / "mnist-desk"
     assert run(str(script), "--version") == f"mnist-desk {mnist_desk.__version__}"
-    answer = run(str(script), "predict", image.name)
-    assert answer.startswith("three.png: 3 ("), answer
+    (answer,) = json.loads(run(str(script), "predict", "--json", image.name))
+    assert answer["image"] == "three.png" and answer["top_k"][0]["digit"] == 3, answer
 
 
 def test_export_without_its_extra_says_what_to_install(monkeypatch, tmp_path, capsys):
