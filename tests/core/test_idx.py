@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mnist_desk.core import data as data_module
-from mnist_desk.core.data import DataError, load_mnist, load_split
+from mnist_desk.core.data import load_mnist
 from mnist_desk.core.idx import IdxFormatError, read_idx, read_mnist_split
 
 
@@ -36,7 +35,6 @@ def without_torchvision(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", guarded)
-    assert data_module._torchvision_mnist() is None
 
 
 def test_without_torchvision_load_mnist_reads_the_idx_files(mnist_root, without_torchvision):
@@ -45,13 +43,6 @@ def test_without_torchvision_load_mnist_reads_the_idx_files(mnist_root, without_
     first = read_idx(raw / "t10k-images-idx3-ubyte")
     assert torch.equal(loaded.test.images, first)
     assert (len(loaded.train), len(loaded.val), len(loaded.test)) == (2000, 6000, 10000)
-
-
-def test_without_torchvision_missing_files_do_not_promise_a_download(tmp_path, without_torchvision):
-    with pytest.raises(DataError) as error:
-        load_split(tmp_path, train=False, download=True)
-    text = str(error.value)
-    assert "is missing" in text and "MNIST_DESK_DATA" in text and "download" not in text
 
 
 def _write_idx(path, values: np.ndarray, code: int) -> None:
