@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 The model the app ships and starts with: **desknet**, a 5-layer CNN with BatchNorm
 ({count_parameters(model):,} parameters, {shipped.stat().st_size / 1024:.0f} KiB).
 
-| | |
+| property | value |
 |---|---|
 | test accuracy (genuine MNIST test set, 10,000 digits, re-measured on this file) | **{result.accuracy * 100:.2f}%** ({wrong} errors) |
 | test loss | {result.loss:.4f} |

@@ -14,3 +14,14 @@ def error_label() -> QLabel:
     label.setStyleSheet(f"color: {ERROR_COLOUR};")
     label.hide()
     return label
+
+
+def breakable(text: str) -> str:
+    """Let a long path wrap: a zero-width space after each separator gives Qt a break point."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def set_error(label: QLabel, text: str) -> None:
+    """Show ``text`` in an error label (hide it when empty), wrapping even inside paths."""
+    label.setText(breakable(text))
+    label.setVisible(bool(text))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from mnist_desk.ui.canvas import DrawingCanvas
 from mnist_desk.ui.charts import ProbabilityBars
 from mnist_desk.ui.images import digit_pixmap
-from mnist_desk.ui.messages import error_label
+from mnist_desk.ui.messages import error_label, set_error
 
 NOT_SURE_BELOW = 0.6
 PREVIEW_SIDE = 168
@@ -160,6 +160,8 @@ class PadTab(QWidget):
     @Slot(object)
     def _on_drawing_changed(self, drawing) -> None:
         request_id = self._next_id()
+        if not drawing.is_empty():
+            self.show_error("")  # a new drawing is the next action: old complaints are stale
         if drawing.is_empty():
             self._shown_id = request_id
             self._show_empty()
@@ -235,8 +237,7 @@ class PadTab(QWidget):
         self.model_chosen.emit(self.model_combo.itemData(index) or "")
 
     def show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(bool(text))
+        set_error(self.error_label, text)
 
     @Slot(bool, bool)
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
