@@ -96,20 +96,48 @@ class MnistData:
     test: MnistSplit
 
 
-def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
+IDX_MAGIC = {1: 2049, 3: 2051}  # labels (1-D), images (3-D): unsigned bytes
+
+
+def read_idx(path: Path, dims: int) -> torch.Tensor:
+    """One idx file as a uint8 tensor, read directly.
+
+    Not through torchvision: importing it costs seconds (tens on a busy machine) that no
+    job could cancel, and the format is a magic number, the sizes, then the bytes.
+    """
+    raw = path.read_bytes()
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != IDX_MAGIC[dims]:
+        raise DataError(
+            f"{path.name} is not an MNIST idx file (magic number {magic}, "
+            f"expected {IDX_MAGIC[dims]}); {_fix_hint()}."
+        )
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    start = 4 + 4 * dims
+    if len(raw) - start != math.prod(shape):
+        raise DataError(f"{path.name} is truncated; {_fix_hint()}.")
+    return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).reshape(shape)
+
+
+def _download(root: Path, train: bool) -> None:
     try:
         from torchvision.datasets import MNIST
     except ImportError:
         raise DataError(
-            "Reading MNIST needs torchvision, which this installation lacks (the packaged app "
-            "only draws and predicts); install mnist-desk with pip to train and evaluate."
+            "Downloading MNIST needs torchvision, which this installation lacks (the packaged "
+            f"app only draws and predicts); {_fix_hint()}."
         ) from None
+    MNIST(str(root), train=train, download=True)
 
+
+def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
     problems = check_raw_files(root)
     download = download and not os.environ.get(OFFLINE_ENV)
     if problems and download:
         try:
-            MNIST(str(root), train=train, download=True)
+            _download(root, train)
+        except DataError:
+            raise
         except Exception as exc:  # network errors come in many types
             raise DataError(
                 f"MNIST is not in {root} ({problems[0]}) and could not be downloaded "
@@ -118,11 +146,18 @@ def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
         problems = check_raw_files(root)
     if problems:
         raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {_fix_hint()}.")
+    prefix = "train" if train else "t10k"
+    raw = root / "MNIST" / "raw"
     try:
-        dataset = MNIST(str(root), train=train, download=False)
-    except Exception as exc:
-        raise DataError(f"MNIST in {root} could not be read ({exc}); {_fix_hint()}.") from None
-    return MnistSplit(dataset.data.contiguous(), dataset.targets.long().contiguous())
+        images = read_idx(raw / f"{prefix}-images-idx3-ubyte", 3)
+        labels = read_idx(raw / f"{prefix}-labels-idx1-ubyte", 1)
+    except OSError as exc:
+        raise DataError(
+            f"MNIST in {root} could not be read ({exc.strerror or exc}); {_fix_hint()}."
+        ) from None
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"MNIST in {root} has a different number of images and labels.")
+    return MnistSplit(images.contiguous(), labels.long().contiguous())
 
 
 def load_mnist(

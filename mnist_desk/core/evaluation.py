@@ -52,7 +52,7 @@ def evaluate_checkpoint(
         checkpoint.build().to(device),
         split,
         device,
-        batch_size=250,
+        batch_size=64,  # small batches: a cancel (or quitting) waits for one of them
         normalization=checkpoint.normalization,
         should_stop=should_stop,
         on_batch=lambda done, total: on_progress((done, total)),
