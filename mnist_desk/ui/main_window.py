@@ -92,7 +92,10 @@ class MainWindow(QMainWindow):
         if hasattr(hints, "colorSchemeChanged"):  # Qt 6.5+: follow the system live
             hints.colorSchemeChanged.connect(self._on_system_scheme)
         self.refresh_model_list()
-        first = model_path if model_path is not None else self._remembered_model()
+        # Only a remembered model falls back to the shipped one when it fails to load; an
+        # explicit --model that fails must say so (and fail a self-test).
+        self._fallback_for = "" if model_path is not None else self._remembered_model()
+        first = model_path if model_path is not None else self._fallback_for
         self.load_model(first)
 
     # ----- tabs beyond the pad (issue: Train and Mistakes) ------------------------------
@@ -334,7 +337,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
-        if not self.model_info and self._requested_model:
+        if (
+            not self.model_info
+            and self._requested_model
+            and (self._requested_model == self._fallback_for)
+        ):
             # Nothing loaded yet (e.g. the remembered model is damaged): never stay without a
             # model; fall back to the shipped one and say why.
             failed = Path(self._requested_model).name
