@@ -74,6 +74,9 @@ class Checkpoint:
             "test_acc": self.metrics.get("test_acc"),
             "epoch": self.metrics.get("epoch"),
             "description": self.describe(),
+            "metrics": dict(self.metrics),
+            "train_config": dict(self.train_config or {}),
+            "created": self.created or "",
         }
 
     def to_payload(self) -> dict[str, Any]:

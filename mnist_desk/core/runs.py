@@ -40,13 +40,13 @@ class RunFolderError(UserError):
 class RunRecord:
     out: str  # the run folder (key)
     model: str
-    status: str  # "running" | "finished" | "cancelled" | "failed"
-    best_path: str | None
-    test_acc: float | None
-    val_acc: float | None
-    epochs_done: int
-    epochs: int
-    created: str  # ISO time
+    status: str = "running"  # "running" | "finished" | "cancelled" | "failed"
+    best_path: str | None = None
+    test_acc: float | None = None
+    val_acc: float | None = None
+    epochs_done: int = 0
+    epochs: int = 0
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))  # ISO
     config: dict = field(default_factory=dict)  # TrainConfig.to_dict()
 
     @property

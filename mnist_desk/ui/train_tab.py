@@ -574,7 +574,7 @@ class TrainTab(QWidget):
             self._describe_fine_tune(payload)
         self.last_result = result
         self.progress.setValue(1000 if not result.cancelled else self.progress.value())
-        self._record(self._config, "cancelled" if result.cancelled else "done", result)
+        self._record(self._config, "cancelled" if result.cancelled else "finished", result)
         self._run_over()
         if result.best_path:
             acc = result.best_metrics.get("test_acc", 0.0) * 100
@@ -664,7 +664,7 @@ class TrainTab(QWidget):
             cells = (
                 record.name,
                 record.model,
-                record.status,
+                "done" if record.status == "finished" else record.status,
                 f"{record.epochs_done}/{record.epochs}",
                 _percent(record.test_acc),
                 _percent(record.val_acc),

@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from mnist_desk.core.evaluation import describe_checkpoint
-
 
 def use_torch_threads(count: int | None) -> None:
     """Set this thread's intra-op thread count; ``None`` means one per CPU (training).
@@ -79,7 +77,7 @@ class InferenceWorker(QObject):
             self.model_failed.emit(str(exc) or type(exc).__name__)
             return
         self._predictor = predictor
-        self.model_loaded.emit(describe_checkpoint(predictor.checkpoint))
+        self.model_loaded.emit(predictor.checkpoint.summary())
         self._schedule()
 
     @Slot(int, object)
