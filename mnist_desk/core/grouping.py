@@ -172,7 +172,7 @@ def _attach_flat_parts(groups: list[list[int]], group_boxes: list[Box], height: 
         if not _is_flat(box, height):
             i += 1
             continue
-        best, best_overlap = -1, 0.0
+        best, best_overlap = -1, -TOUCH_GAP * height  # overlapping or touching
         for j, other in enumerate(group_boxes):
             if (
                 j != i
