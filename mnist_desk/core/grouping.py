@@ -444,26 +444,32 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, len(roots)
 
 
-SLICE_ABOVE = 1.25  # × height: a blob wider than this may be touching digits: cut it
+SLICE_ABOVE = 1.15  # × height: a blob wider than this may be touching digits: cut it
 THIN_CUT = 1.5  # × the pen's width: where touching digits may be cut apart
 SLICE_WIDTH = 0.6  # × height: about one digit's width, to choose how many pieces
 
 
-def _cuts(column_ink: np.ndarray, pieces: int, thin: float) -> list[int]:
-    """Columns near each of ``pieces - 1`` even divisions where the blob is one stroke thin.
+def _cuts(blob: np.ndarray, pieces: int, thin: float) -> list[int]:
+    """Columns near each of ``pieces - 1`` even divisions where touching digits may meet.
 
-    Touching digits meet in a single stroke's thickness; a cut through a wide 0 or 8 would
-    cross two strokes, so such a blob is not cut there.
+    Digits touch where a column crosses a single stroke: either thin (a 1 touching a
+    foot) or one tall run (two 0s side by side). A cut through a wide 0 or 8 would cross
+    two or more strokes, so such a blob is not cut there.
     """
+    column_ink = blob.sum(axis=0)
+    padded = np.zeros((blob.shape[0] + 2, blob.shape[1]), dtype=np.int8)
+    padded[1:-1] = blob
+    runs = (np.diff(padded, axis=0) == 1).sum(axis=0)
+    eligible = (column_ink <= thin) | (runs == 1)
     width = len(column_ink)
     cuts = []
     for j in range(1, pieces):
         centre = width * j / pieces
         lo = int(max(1, centre - 0.4 * width / pieces))
         hi = int(min(width - 1, centre + 0.4 * width / pieces))
-        window = column_ink[lo:hi]
-        if window.size and window.min() <= thin:
-            cuts.append(lo + int(np.argmin(window)))
+        columns = [c for c in range(lo, hi) if eligible[c]]
+        if columns:
+            cuts.append(min(columns, key=lambda c: (column_ink[c], abs(c - centre))))
     return sorted(set(cuts))
 
 
@@ -504,8 +510,7 @@ def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> N
         width = right - left
         if width > SLICE_ABOVE * height:
             pieces = min(MAX_RUN, max(2, round(width / (SLICE_WIDTH * height))))
-            column_ink = (labels[top:bottom, left:right] == blob).sum(axis=0)
-            edges = [0, *_cuts(column_ink, pieces, thin), width]
+            edges = [0, *_cuts(labels[top:bottom, left:right] == blob, pieces, thin), width]
             parts += [
                 (blob, left + a, left + b)
                 for a, b in zip(edges[:-1], edges[1:], strict=True)
