@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("-k", "--top-k", type=int, default=3)
     pr.add_argument("--save-28", metavar="DIR", help="also save the 28x28 image the model saw")
     pr.add_argument("--json", action="store_true")
+    pr.add_argument(
+        "--number",
+        action="store_true",
+        help="each file is a written number (several digits, left to right): print it, then "
+        "each digit's confidence (--json adds each digit's box in image pixels)",
+    )
 
     ex = sub.add_parser("export", help="export to ONNX and check it against PyTorch")
     _add_model_option(ex)
@@ -316,6 +322,8 @@ def cmd_predict(args) -> int:
 
     predictor = Predictor.from_path(_checkpoint_path(args))
     k = max(1, min(10, args.top_k))
+    if args.number:
+        return _predict_numbers(args, predictor, k)
     rows = []
     for name in args.images:
         image28 = load_image_as_mnist(name)
@@ -335,6 +343,42 @@ def cmd_predict(args) -> int:
         for row in rows:
             ranked = ", ".join(f"{t['digit']} ({t['p'] * 100:.1f}%)" for t in row["top_k"])
             print(f"{row['image']}: {ranked}")
+    return 0
+
+
+def _predict_numbers(args, predictor, k: int) -> int:
+    from mnist_desk.core.grouping import load_number_image
+
+    rows = []
+    for name in args.images:
+        reading = load_number_image(name, predictor, k)
+        rows.append({"image": name, "number": reading.text, "digits": reading.digits})
+    if args.json:
+        out = [
+            {
+                "image": row["image"],
+                "number": row["number"],
+                "digits": [
+                    {
+                        "digit": d.digit,
+                        "p": d.confidence,
+                        "not_sure": d.low_confidence,
+                        "not_a_digit": d.not_a_digit,
+                        "box": [round(v, 1) for v in d.box],
+                        "top_k": [{"digit": t, "p": p} for t, p in d.top_k],
+                    }
+                    for d in row["digits"]
+                ],
+            }
+            for row in rows
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['image']}: {row['number']}")
+        for d in row["digits"]:
+            mark = " (not a digit?)" if d.not_a_digit else " (not sure)" if d.low_confidence else ""
+            print(f"  {d.text}  {d.confidence * 100:.1f}%{mark}")
     return 0
 
 

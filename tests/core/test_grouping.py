@@ -215,3 +215,31 @@ def test_a_bad_or_blank_image_is_one_sentence(predictor, tmp_path):
         grouping.load_number_image(blank, predictor)
     with pytest.raises(grouping.ImageError, match="does not exist"):
         grouping.load_number_image(tmp_path / "nope.png", predictor)
+
+
+def test_cli_predict_number_prints_the_number_then_each_digit(tmp_path, capsys, shipped_checkpoint):
+    import json
+
+    from mnist_desk.cli import main
+
+    path = to_png(write_number([4, 2, 0, 7], gap=0.3), tmp_path / "n.png")
+    assert main(["predict", "--number", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{path}: 4207"
+    assert len(lines) == 5 and all(line.strip()[0] in "4207" and "%" in line for line in lines[1:])
+    assert main(["predict", "--number", "--json", str(path), str(path)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["number"] for row in rows] == ["4207", "4207"]
+    boxes = [d["box"] for d in rows[0]["digits"]]
+    assert all(x0 < x1 and y0 < y1 for x0, y0, x1, y1 in boxes)
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)
+
+
+def test_cli_predict_number_bad_file_is_one_line(tmp_path, capsys, shipped_checkpoint):
+    from mnist_desk.cli import main
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (40, 40), 255).save(blank)
+    assert main(["predict", "--number", str(blank)]) == 2
+    err = capsys.readouterr().err
+    assert "blank.png: the image is blank" in err and "Traceback" not in err
