@@ -1,17 +1,21 @@
 """A number written left to right → one group of ink per digit → one reading per digit.
 
 Strokes (the pad) and ink blobs (an image) are both *parts* with a box and, for strokes, a
-drawing order. Grouping happens in two steps:
+drawing order. Grouping happens in two steps, every distance relative to the writing's height:
 
 1. Geometry: parts that share most of their horizontal extent belong together (a 5's top
    bar over its body, a 4's bar crossing its hook, a 7's crossbar). The narrower part's
-   width is floored at a quarter of the writing's height, so a thin 1 that only grazes its
-   neighbour is not swallowed by it.
-2. Recognition: neighbours that touch or nearly touch, and were drawn one right after the
-   other, may still be one digit (a 4 whose hook only touches its bar, a 0 in two halves)
-   or two (touching "00"). Both readings go through the model in the same batch and the
-   more likely segmentation wins, with a small prior for keeping them apart. A 1 that
-   stands clear of a 7 is never a candidate, whatever the model thinks.
+   width is floored at a quarter of the height, so a thin 1 that only grazes its
+   neighbour is not swallowed by it. A flat part (a 5's bar drawn off to the side) joins
+   the digit it touches: no digit is a lone bar.
+2. Recognition: neighbours whose ink touches, drawn one right after the other (no other
+   stroke and, with timings, no long pause in between), may still be one digit (a 4 whose
+   hook only touches its bar, a 0 in two halves) or two (touching "00"). Both readings go
+   through the model in the same batch and the likelier segmentation wins, with priors: a
+   touch is two digits unless a stroke ends on the other one, and nothing much wider than
+   tall is one digit. A 1 that stands clear of a 7 is never a candidate, whatever the
+   model thinks. In an image, touching digits are one blob: a blob wider than a digit is
+   cut where a single stroke joins it, and the same step decides.
 
 Every group then goes through exactly the single-digit path (``strokes_to_mnist`` or
 ``fit_to_mnist``) and ``Predictor``: one forward pass for all groups and candidates.
@@ -65,7 +69,7 @@ class DigitReading:
     top_k: list[tuple[int, float]]
     box: Box
     image28: np.ndarray
-    parts: list[int]  # indices of the strokes (or ink blobs) it used
+    parts: list[int]  # indices of the strokes (or, in an image, pieces of ink) it used
     not_digit_p: float = 0.0
     low_confidence: bool = False
     not_a_digit: bool = False
