@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 
 from mnist_desk.core.grouping import load_number_image, read_number
 from mnist_desk.core.predict import Predictor
+from mnist_desk.core.preprocess import strokes_to_mnist
 from mnist_desk.paths import default_checkpoint_path
 
 STROKES_ENV = "MNIST_DESK_STROKES"
@@ -128,6 +129,12 @@ def box_segmentation(boxes, strokes, owners) -> tuple[int, int]:
     return merged, split
 
 
+def oracle_text(predictor, strokes, pen, owners) -> str:
+    """The number read with perfect grouping: what the digit model alone allows."""
+    images = np.stack([strokes_to_mnist([strokes[i] for i in own], pen) for own in owners])
+    return "".join(str(int(d)) for d in predictor.probabilities(images).argmax(axis=1))
+
+
 def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     stats = {
@@ -145,6 +152,9 @@ def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
                     "strokes": read_number(strokes, pen, predictor),
                     "image": load_number_image(png, predictor),
                 }
+                alone = oracle_text(predictor, strokes, pen, owners)
+                stats["strokes"][length]["oracle_right"] += alone == truth
+                stats["image"][length]["oracle_right"] += alone == truth
                 for mode, reading in readings.items():
                     if mode == "strokes":
                         merged, split = segmentation([d.parts for d in reading.digits], owners)
@@ -174,8 +184,8 @@ def report_accuracy(result: dict) -> list[str]:
     for mode, by_length in result["stats"].items():
         lines.append(f"\n**{'pad strokes' if mode == 'strokes' else 'PNG images'}**\n")
         lines.append(
-            "| digits | numbers | whole number right | digit accuracy | merged groups | "
-            "split digits |\n|---:|---:|---:|---:|---:|---:|"
+            "| digits | numbers | whole number right | with perfect grouping | digit accuracy | "
+            "merged groups | split digits |\n|---:|---:|---:|---:|---:|---:|---:|"
         )
         total = defaultdict(int)
         for length, row in sorted(by_length.items()):
@@ -195,7 +205,8 @@ def report_accuracy(result: dict) -> list[str]:
 def _row(name: str, row: dict) -> str:
     digit_acc = row["digits_right"] / max(1, row["digits"])
     return (
-        f"| {name} | {row['numbers']} | {row['right'] / row['numbers']:.1%} | {digit_acc:.1%} | "
+        f"| {name} | {row['numbers']} | {row['right'] / row['numbers']:.1%} | "
+        f"{row['oracle_right'] / row['numbers']:.1%} | {digit_acc:.1%} | "
         f"{row['merged']} | {row['split']} |"
     )
 

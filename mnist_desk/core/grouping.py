@@ -279,6 +279,8 @@ def _read_groups(
     ordered: bool,
     pauses: Sequence[float] | None = None,
     join_prior: Callable[[list[int], list[int]], float] | None = None,
+    cache: ReadCache | None = None,
+    key: Callable[[list[int]], object] | None = None,
 ) -> NumberReading:
     """Steps 1 and 2, then one batch through the model for every group and candidate run."""
     if not boxes:
@@ -294,9 +296,7 @@ def _read_groups(
             last += 1
             run_units[(first, last)] = len(units)
             units.append([p for g in groups[first : last + 1] for p in g])
-    images = [render(sorted(u)) for u in units]
-    blank = np.zeros((28, 28), np.float32)
-    probs = predictor.all_probabilities(np.stack([blank if im is None else im for im in images]))
+    images, probs = _images_and_probabilities(units, render, predictor, cache, key)
     single = [_digit_score(p) for p in probs[: len(groups)]]
     prior = join_prior or (lambda _a, _b: KEEP_APART_PRIOR)
     runs = {
@@ -318,6 +318,46 @@ def _read_groups(
         reading.too_many = len(reading.digits) - MAX_DIGITS
         reading.digits = reading.digits[:MAX_DIGITS]
     return reading
+
+
+class ReadCache:
+    """28×28 images and probabilities of groups already read, so a new stroke costs only the
+    groups it touches (the pad reads the whole number again on every stroke)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._entries: dict = {}
+        self._model = None
+
+    def get(self, predictor: Predictor, key):
+        if self._model is not predictor:
+            self._entries.clear()
+            self._model = predictor
+        return self._entries.get(key)
+
+    def put(self, key, value) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))  # oldest first
+        self._entries[key] = value
+
+
+def _images_and_probabilities(units, render, predictor, cache, key):
+    """Render and classify every unit, all new ones in one batch; reuse cached ones."""
+    keys = [key(sorted(u)) if cache is not None and key else None for u in units]
+    found = [cache.get(predictor, k) if k is not None else None for k in keys]
+    images = [
+        f[0] if f is not None else render(sorted(u)) for f, u in zip(found, units, strict=True)
+    ]
+    fresh = [i for i, f in enumerate(found) if f is None]
+    blank = np.zeros((28, 28), np.float32)
+    probs: list = [f[1] if f is not None else None for f in found]
+    if fresh:
+        batch = np.stack([blank if images[i] is None else images[i] for i in fresh])
+        for i, p in zip(fresh, predictor.all_probabilities(batch), strict=True):
+            probs[i] = p
+            if keys[i] is not None:
+                cache.put(keys[i], (images[i], p))
+    return images, np.stack(probs)
 
 
 def _digit_reading(
@@ -354,6 +394,7 @@ def read_number(
     predictor: Predictor,
     k: int = 3,
     times: Sequence[tuple[float, float]] | None = None,
+    cache: ReadCache | None = None,
 ) -> NumberReading:
     """Strokes of a number in drawing order (canvas pixels) → one reading per digit.
 
@@ -369,12 +410,13 @@ def read_number(
 
     arrays = [np.asarray(p, dtype=np.float64) for p in parts]
 
+    def unit_key(indices: list[int]) -> tuple:
+        return (pen_width, tuple((len(parts[i]), parts[i][0], parts[i][-1]) for i in indices))
+
     def prior(left: list[int], right: list[int]) -> float:
         return TOUCH_PRIOR if _ends_on(arrays, left, right, pen_width) else KEEP_APART_PRIOR
 
-    reading = _read_groups(
-        boxes, render, predictor, k, ordered=True, pauses=pauses, join_prior=prior
-    )
+    reading = _read_groups(boxes, render, predictor, k, True, pauses, prior, cache, unit_key)
     for digit in reading.digits:
         digit.parts = [kept[i] for i in digit.parts]
     return reading

@@ -70,6 +70,7 @@ class InferenceWorker(QObject):
         self.want_saliency = False
         self.timings: list[dict] = []  # filled only when ``record_timings`` is on
         self.record_timings = False
+        self._number_cache = None  # core.grouping.ReadCache, made on the first number
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -167,15 +168,22 @@ class InferenceWorker(QObject):
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
 
     def _answer_number(self, request_id: int, source) -> None:
-        from mnist_desk.core.grouping import load_number_image, read_number
+        from mnist_desk.core.grouping import ReadCache, load_number_image, read_number
         from mnist_desk.core.preprocess import ImageError
 
+        self._number_cache = self._number_cache or ReadCache()
         try:
             if isinstance(source, str):
                 reading = load_number_image(source, self._predictor, k=10)
                 self.number_result.emit(request_id, (os.path.basename(source), reading))
             else:
-                reading = read_number(source.strokes, source.pen_width, self._predictor, k=10)
+                reading = read_number(
+                    source.strokes,
+                    source.pen_width,
+                    self._predictor,
+                    k=10,
+                    cache=self._number_cache,
+                )
                 self.number_result.emit(request_id, reading)
         except ImageError as exc:
             self.image_failed.emit(str(exc))

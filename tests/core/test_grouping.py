@@ -248,3 +248,19 @@ def test_cli_predict_number_bad_file_is_one_line(tmp_path, capsys, shipped_check
     assert main(["predict", "--number", str(blank)]) == 2
     err = capsys.readouterr().err
     assert "blank.png: the image is blank" in err and "Traceback" not in err
+
+
+def test_a_new_stroke_reads_only_the_groups_it_changes(predictor, monkeypatch):
+    sizes = []
+    original = predictor.all_probabilities
+    monkeypatch.setattr(
+        predictor, "all_probabilities", lambda x: sizes.append(len(x)) or original(x)
+    )
+    cache = grouping.ReadCache()
+    strokes = write_number([4, 2, 0, 7, 3, 8, 5, 9], gap=0.25)
+    first = grouping.read_number(strokes[:-1], PEN, predictor, cache=cache)
+    second = grouping.read_number(strokes, PEN, predictor, cache=cache)
+    uncached = grouping.read_number(strokes, PEN, predictor)
+    assert first.text == "4207385" and second.text == uncached.text == "42073859"
+    assert sizes[1] == 1  # only the 9 is new
+    assert [d.confidence for d in second.digits] == [d.confidence for d in uncached.digits]
