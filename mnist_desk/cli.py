@@ -317,7 +317,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from mnist_desk.core.predict import Predictor
+    from mnist_desk.core.predict import Predictor, reading_state, top_k_of
     from mnist_desk.core.preprocess import load_image_as_mnist
 
     predictor = Predictor.from_path(_checkpoint_path(args))
@@ -327,8 +327,17 @@ def cmd_predict(args) -> int:
     rows = []
     for name in args.images:
         image28 = load_image_as_mnist(name)
-        top = predictor.top_k(image28, k)
-        rows.append({"image": name, "top_k": [{"digit": d, "p": p} for d, p in top]})
+        probs = predictor.all_probabilities(image28)
+        not_digit = float(predictor.not_digit_probability(probs))
+        top = top_k_of(probs[:10], k)
+        rows.append(
+            {
+                "image": name,
+                "top_k": [{"digit": d, "p": p} for d, p in top],
+                "not_a_digit": not_digit,
+                "state": reading_state(probs[:10], not_digit),
+            }
+        )
         if args.save_28:
             from PIL import Image
 
@@ -342,7 +351,10 @@ def cmd_predict(args) -> int:
     else:
         for row in rows:
             ranked = ", ".join(f"{t['digit']} ({t['p'] * 100:.1f}%)" for t in row["top_k"])
-            print(f"{row['image']}: {ranked}")
+            verdict = {"not-a-digit": "not a digit? ", "not-sure": "not sure: "}.get(
+                row["state"], ""
+            )
+            print(f"{row['image']}: {verdict}{ranked}")
     return 0
 
 

@@ -11,6 +11,16 @@ from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint
 
 DIGITS = 10
 NOT_A_DIGIT = 10  # index of the extra class a model with 11 outputs has
+# Below this calibrated probability the app says "Not sure" instead of naming a digit.
+NOT_SURE_BELOW = 0.6
+
+
+def reading_state(digit_probs: np.ndarray, not_digit: float = 0.0) -> str:
+    """ "digit", "not-sure" or "not-a-digit", from calibrated probabilities (one drawing)."""
+    top = float(np.max(digit_probs)) if len(digit_probs) else 0.0
+    if not_digit >= NOT_SURE_BELOW or (not_digit > top and top < NOT_SURE_BELOW):
+        return "not-a-digit"
+    return "digit" if top >= NOT_SURE_BELOW else "not-sure"
 
 
 class Predictor:

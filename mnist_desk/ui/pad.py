@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mnist_desk.core.predict import reading_state
 from mnist_desk.ui.canvas import DrawingCanvas
 from mnist_desk.ui.charts import ProbabilityBars
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
 
-NOT_SURE_BELOW = 0.6
 PREVIEW_SIDE = 168
 
 
@@ -43,6 +43,7 @@ class PadTab(QWidget):
         self._request_id = 0
         self._shown_id = 0
         self.last_probs: np.ndarray | None = None
+        self.last_not_digit = 0.0
         self.last_image: np.ndarray | None = None
         self.last_saliency: np.ndarray | None = None
         self.model_ready = False
@@ -194,13 +195,21 @@ class PadTab(QWidget):
         if probs is None:
             self._show_empty()
             return
-        self.last_probs = np.asarray(probs)
+        all_probs = np.asarray(probs)
+        self.last_probs = all_probs[:10]
+        self.last_not_digit = float(all_probs[10]) if len(all_probs) > 10 else 0.0
         self.last_image = image28
         self.last_saliency = saliency
         top = int(self.last_probs.argmax())
         p = float(self.last_probs[top])
-        if p < NOT_SURE_BELOW:
-            runner_up = int(np.argsort(-self.last_probs)[1])
+        runner_up = int(np.argsort(-self.last_probs)[1])
+        state = reading_state(self.last_probs, self.last_not_digit)
+        if state == "not-a-digit":
+            self.digit_label.setText("?")
+            self.state_label.setText(
+                f"Not a digit? ({self.last_not_digit:.0%}); closest: {top} ({p:.0%})"
+            )
+        elif state == "not-sure":
             self.digit_label.setText("?")
             self.state_label.setText(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
         else:
@@ -215,6 +224,7 @@ class PadTab(QWidget):
 
     def _show_empty(self) -> None:
         self.last_probs = None
+        self.last_not_digit = 0.0
         self.last_image = None
         self.digit_label.setText("–")
         self.state_label.setText(

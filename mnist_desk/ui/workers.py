@@ -55,7 +55,9 @@ class InferenceWorker(QObject):
 
     model_loaded = Signal(dict)
     model_failed = Signal(str)
-    result = Signal(int, object, object, object)  # request id, probabilities, 28×28, saliency
+    # request id, probabilities (10 digits, then P(not a digit) for 11-class models), 28×28,
+    # saliency
+    result = Signal(int, object, object, object)
     failed = Signal(int, str)
     batch_result = Signal(str, object)  # tag, (N, 10) probabilities
     image_loaded = Signal(str, object)  # path, 28×28 MNIST-style image
@@ -150,7 +152,7 @@ class InferenceWorker(QObject):
             if image is None:
                 self.result.emit(request_id, None, None, None)
                 return
-            probs = self._predictor.probabilities(image)
+            probs = self._predictor.all_probabilities(image)  # 10 digits (+ "not a digit")
             t2 = time.perf_counter()
             saliency = self._predictor.saliency(image) if self.want_saliency else None
             if self.record_timings:

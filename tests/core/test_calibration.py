@@ -1,0 +1,45 @@
+"""Temperature scaling and ECE, and the rule that calibration never sees the test set."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+
+from mnist_desk.core.calibration import expected_calibration_error, fit_temperature
+
+
+def test_fit_temperature_recovers_overconfidence():
+    generator = torch.Generator().manual_seed(0)
+    true_logits = torch.randn(4000, 10, generator=generator) * 2
+    labels = torch.distributions.Categorical(logits=true_logits).sample()
+    fitted = fit_temperature(true_logits * 3.0, labels)  # a model three times too sure
+    assert 2.6 < fitted < 3.4
+    probs_hot = (true_logits * 3.0).softmax(1).numpy()
+    probs_fixed = (true_logits * 3.0 / fitted).softmax(1).numpy()
+    assert expected_calibration_error(probs_fixed, labels.numpy()) < expected_calibration_error(
+        probs_hot, labels.numpy()
+    )
+
+
+def test_ece_of_a_perfectly_calibrated_and_a_wrong_model():
+    probs = np.array([[0.9, 0.1]] * 10)
+    labels = np.array([0] * 9 + [1])
+    assert expected_calibration_error(probs, labels) < 1e-9
+    assert abs(expected_calibration_error(probs, np.ones(10, int)) - 0.9) < 1e-9
+
+
+def test_calibration_set_is_built_without_the_test_split():
+    """The recipe's calibration set takes the validation split only: no test data can reach it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "training" / "handwriting.py"
+    spec = importlib.util.spec_from_file_location("handwriting_recipe", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    params = inspect.signature(recipe.calibration_set).parameters
+    assert "val" in params and not any("test" in name for name in params)
+    source = inspect.getsource(recipe.main)
+    assert ".test" not in source and "syn" not in source.replace("synthetic", "")

@@ -1,0 +1,247 @@
+"""The shipped model's second stage: read the world's handwriting and say "not a digit".
+
+Starts from the MNIST-only desknet (``training/desknet.sh``), gives it an 11th output
+("not a digit") and fine-tunes it with the app's own ``mnist-desk train`` on MNIST plus:
+
+* real pen digits that may be trained on (``../shared/strokes/unipen_train_digits.json.gz``,
+  5 writers, with slashed zeros, flagged ones, crossed sevens), rendered through the app's
+  strokes → 28×28 path at random sizes, slants and pen widths;
+* the same strokes with a convention added by ``core/conventions.py`` (slash, flag/base,
+  crossbar) and synthetic open/closed fours;
+* MNIST's own 0s, 1s and 7s with the convention drawn in (raster variants);
+* non-digits from ``core/nondigits.py`` (label 10).
+
+Then it fits a temperature on held-out data (MNIST's validation split, 10% of the training
+writers' strokes, fresh non-digits) — never the test set, never the "syn" development set.
+The syn set is only read by ``benchmarks/strokes.py``.
+
+    python training/handwriting.py --base runs/desknet/best.pt --out runs/handwriting
+    python training/handwriting.py --exclude-writers gmd/kast,val/val02 --epochs 3 ...  # LWO
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_desk.cli import main as mnist_desk_main
+from mnist_desk.core.calibration import expected_calibration_error, fit_temperature
+from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
+from mnist_desk.core.data import load_mnist
+from mnist_desk.core.handwriting import default_pen_width, place_strokes
+from mnist_desk.core.nondigits import non_digit
+from mnist_desk.core.predict import Predictor
+from mnist_desk.core.preprocess import strokes_to_mnist, to_uint8
+
+CANVAS = 280.0
+NOT_A_DIGIT = 10
+CONVENTION_OF = {0: ("slashed-zero",), 1: ("flagged-one", "based-one"), 7: ("crossed-seven",)}
+
+
+def render_like_a_person(unit_strokes, rng: np.random.Generator) -> np.ndarray | None:
+    """Place unit-box strokes on the pad as people draw (size, aspect, slant, pen), → uint8."""
+    size = rng.uniform(0.35, 0.9)
+    aspect = rng.uniform(0.8, 1.2)
+    offset = rng.uniform(-0.5, 0.5, size=2) * (1 - size)
+    shear = rng.uniform(-0.25, 0.25)
+    strokes = place_strokes(unit_strokes, CANVAS, (size * aspect, size), tuple(offset), shear)
+    pen = default_pen_width(CANVAS) * rng.uniform(0.5, 1.5)
+    image = strokes_to_mnist(strokes, pen)
+    return None if image is None else to_uint8(image)
+
+
+def load_strokes(folder: Path, exclude_writers: set[str]) -> list[dict]:
+    with gzip.open(folder / "unipen_train_digits.json.gz", "rt") as handle:
+        samples = json.load(handle)
+    return [s for s in samples if s["writer_id"] not in exclude_writers]
+
+
+def split_held_out(samples: list[dict], fraction: float, rng: np.random.Generator):
+    """Hold out ``fraction`` of every writer's digits for calibration."""
+    order = rng.permutation(len(samples))
+    held = set(order[: int(len(samples) * fraction)].tolist())
+    train = [s for i, s in enumerate(samples) if i not in held]
+    return train, [samples[i] for i in sorted(held)]
+
+
+def stroke_set(samples, renders: int, with_conventions: bool, rng) -> tuple[list, list]:
+    images, labels = [], []
+    for sample in samples:
+        label, strokes = sample["label"], sample["strokes"]
+        for _ in range(renders):
+            image = render_like_a_person(strokes, rng)
+            if image is not None:
+                images.append(image)
+                labels.append(label)
+        # only plain digits get a mark: a zero already slashed needs no second slash
+        plain = len(strokes) == 1 or (label == 7 and len(strokes) == 2)
+        if with_conventions and label in CONVENTION_OF and plain:
+            names = CONVENTION_OF[label]
+            marked = apply_convention(names[rng.integers(len(names))], strokes, rng)
+            image = render_like_a_person(marked, rng)
+            if image is not None:
+                images.append(image)
+                labels.append(label)
+    return images, labels
+
+
+def synthetic_fours(count: int, rng) -> tuple[list, list]:
+    images = [render_like_a_person(four(rng, open_top=i % 2 == 0), rng) for i in range(count)]
+    return [i for i in images if i is not None], [4] * sum(i is not None for i in images)
+
+
+def non_digit_set(count: int, rng) -> tuple[list, list]:
+    images = [render_like_a_person(non_digit(rng)[1], rng) for _ in range(count)]
+    images = [i for i in images if i is not None]
+    return images, [NOT_A_DIGIT] * len(images)
+
+
+def mnist_marked(train_images: np.ndarray, train_labels: np.ndarray, per_digit: dict, rng):
+    images, labels = [], []
+    for digit, count in per_digit.items():
+        chosen = rng.choice(np.flatnonzero(train_labels == digit), size=count, replace=False)
+        for index in chosen:
+            marked = add_mark_to_image(train_images[index] / 255.0, digit, rng)
+            if marked is not None:
+                images.append(to_uint8(marked))
+                labels.append(digit)
+    return images, labels
+
+
+def widen_to_eleven(base_path: Path, out_path: Path, seed: int) -> Path:
+    """The MNIST model with an 11th output row, initialised small so digits read as before."""
+    base = load_checkpoint(base_path)
+    if int(base.model_args.get("num_classes", 10)) != 10 or base.model_name != "desknet":
+        raise SystemExit(f"{base_path} must be a 10-class desknet (from training/desknet.sh).")
+    state = dict(base.state_dict)
+    generator = torch.Generator().manual_seed(seed)
+    weight, bias = state["classifier.1.weight"], state["classifier.1.bias"]
+    new_row = torch.randn(1, weight.shape[1], generator=generator) * weight.std() * 0.1
+    state["classifier.1.weight"] = torch.cat([weight, new_row])
+    state["classifier.1.bias"] = torch.cat([bias, bias.min().reshape(1) - 2.0])
+    widened = Checkpoint(
+        model_name="desknet",
+        state_dict=state,
+        model_args=dict(base.model_args, num_classes=11),
+        normalization=base.normalization,
+        train_config=base.train_config,
+        metrics={},
+    )
+    return save_checkpoint(widened, out_path)
+
+
+def calibration_set(val, held_samples, seed: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's validation split + held-out training writers' digits + fresh non-digits.
+
+    Takes the validation split alone, so the test set cannot reach the temperature.
+    """
+    held_images, held_labels = stroke_set(held_samples, 1, False, rng)
+    nd_images, nd_labels = non_digit_set(600, np.random.default_rng(seed + 1000))
+    images = np.concatenate([val.images.numpy(), np.stack(held_images), np.stack(nd_images)])
+    labels = np.concatenate([val.labels.numpy(), np.array(held_labels), np.array(nd_labels)])
+    return images, labels.astype(np.int64)
+
+
+def calibrate(trained: Path, shipped: Path, held: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Fit the temperature on held-out data and write the calibrated checkpoint."""
+    checkpoint = load_checkpoint(trained)
+    predictor = Predictor(checkpoint)
+    images, labels = held
+    with torch.inference_mode():
+        logits = predictor.model(predictor._tensor(images.astype(np.float32) / 255.0)).float()
+    temperature = fit_temperature(logits, torch.from_numpy(labels))
+    before = expected_calibration_error(logits.softmax(1).numpy(), labels)
+    after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels)
+    checkpoint.calibration = {"temperature": temperature}
+    checkpoint.metrics = dict(
+        checkpoint.metrics,
+        calibration_ece_before=before,
+        calibration_ece_after=after,
+        calibration_set=int(len(labels)),
+    )
+    save_checkpoint(checkpoint, shipped)
+    return {"temperature": temperature, "ece_before": before, "ece_after": after}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="runs/desknet/best.pt", type=Path)
+    parser.add_argument("--out", default="runs/handwriting", type=Path)
+    parser.add_argument("--data", default=os.environ.get("MNIST_DESK_DATA", "../shared/mnist"))
+    parser.add_argument("--strokes", default="../shared/strokes", type=Path)
+    parser.add_argument("--exclude-writers", default="", help="comma-separated writer ids")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
+    parser.add_argument("--non-digits", type=int, default=8000)
+    parser.add_argument("--train-subset", type=int, default=None)
+    args = parser.parse_args(argv)
+    started = time.time()
+    rng = np.random.default_rng(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    exclude = {w for w in args.exclude_writers.split(",") if w}
+
+    samples = load_strokes(args.strokes, exclude)
+    train_samples, held_samples = split_held_out(samples, 0.1, rng)
+    val_split = 0.05
+    mnist = load_mnist(args.data, val_split=val_split, seed=args.seed)  # same split as fit's
+    parts = [
+        stroke_set(train_samples, args.renders, True, rng),
+        synthetic_fours(400, rng),
+        mnist_marked(
+            mnist.train.images.numpy(), mnist.train.labels.numpy(), {0: 1500, 1: 1500, 7: 1000}, rng
+        ),
+        non_digit_set(args.non_digits, rng),
+    ]
+    images = np.stack([i for part in parts for i in part[0]]).astype(np.uint8)
+    labels = np.array([label for part in parts for label in part[1]], dtype=np.int64)
+    extra = args.out / "extra_train.npz"
+    np.savez_compressed(extra, images=images, labels=labels)
+    counts = np.bincount(labels, minlength=11).tolist()
+    print(f"extra training images: {len(labels)} (per class 0-9, not-a-digit: {counts})")
+
+    init = widen_to_eleven(args.base, args.out / "init11.pt", args.seed)
+    run = args.out / "run"
+    command = [
+        "train", "--arch", "desknet", "--init-from", str(init),
+        "--extra-train", str(extra), "--extra-repeat", "1",
+        "--epochs", str(args.epochs), "--batch-size", "128", "--optimizer", "adamw",
+        "--lr", str(args.lr), "--weight-decay", "1e-4", "--schedule", "onecycle",
+        "--augment", "--val-split", str(val_split), "--select-by", "last",
+        "--seed", str(args.seed), "--data", args.data, "--out", str(run),
+    ]  # fmt: skip
+    if args.train_subset:
+        command += ["--train-subset", str(args.train_subset)]
+    print("mnist-desk " + " ".join(command), flush=True)
+    status = mnist_desk_main(command)
+    if status:
+        return status
+
+    calibration = calibration_set(mnist.val, held_samples, args.seed, rng)
+    result = calibrate(run / "best.pt", args.out / "desknet.pt", calibration)
+    result.update(
+        command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
+        train_command="mnist-desk " + " ".join(command),
+        extra_per_class=counts,
+        excluded_writers=sorted(exclude),
+        minutes=round((time.time() - started) / 60, 1),
+    )
+    (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"To ship it: cp {args.out / 'desknet.pt'} resources/desknet.pt")
+    return 0 if math.isfinite(result["temperature"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
