@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from mnist_desk.core.predict import Predictor, top_k_of
+from mnist_desk.core.predict import Predictor, reading_state, top_k_of
 from mnist_desk.core.preprocess import (
     ImageError,
     Stroke,
@@ -43,8 +43,6 @@ from mnist_desk.core.preprocess import (
 )
 
 MAX_DIGITS = 12
-LOW_CONFIDENCE = 0.6  # the pad's "not sure" threshold for a single digit
-NOT_A_DIGIT_ABOVE = 0.5
 SHARED_WIDTH = 0.5  # step 1: overlap / narrower width at or above this joins two parts
 NARROW_FLOOR = 0.25  # × height: the narrowest width an overlap is measured against
 CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one joins it
@@ -367,7 +365,8 @@ def _digit_reading(
     not_digit = float(probs[10]) if len(probs) > 10 else 0.0
     top = int(digits.argmax())
     confidence = float(digits[top])
-    is_not_digit = not_digit > NOT_A_DIGIT_ABOVE
+    state = reading_state(digits, not_digit)  # the single digit's rule, so both modes agree
+    is_not_digit = state == "not-a-digit"
     return DigitReading(
         digit=top,
         confidence=confidence,
@@ -376,7 +375,7 @@ def _digit_reading(
         image28=image28,
         parts=parts,
         not_digit_p=not_digit,
-        low_confidence=is_not_digit or confidence < LOW_CONFIDENCE,
+        low_confidence=state != "digit",
         not_a_digit=is_not_digit,
     )
 
