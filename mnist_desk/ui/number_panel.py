@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QWidget
 
 NUMBER_WIDTH = 840.0  # number mode's logical canvas: three digit pads side by side
+UNSURE_STYLE = "QToolButton { color: #e08a1e; font-weight: bold; }"
 
 
 def digit_caption(digit) -> str:
@@ -35,26 +36,27 @@ class NumberStrip(QWidget):
         self._layout.addWidget(self._empty)
 
     def set_reading(self, reading) -> None:
-        for button in self.buttons:
+        """Reuse the buttons already there: the strip changes on every stroke."""
+        digits = [] if reading is None else reading.digits
+        while len(self.buttons) > len(digits):
+            button = self.buttons.pop()
             self._group.removeButton(button)
             button.deleteLater()
-        self.buttons = []
-        digits = [] if reading is None else reading.digits
-        self._empty.setVisible(not digits)
-        for i, digit in enumerate(digits):
+        while len(self.buttons) < len(digits):
             button = QToolButton()
-            button.setObjectName(f"number_digit_{i}")
+            button.setObjectName(f"number_digit_{len(self.buttons)}")
             button.setCheckable(True)
+            self._group.addButton(button, len(self.buttons))
+            self._layout.addWidget(button)
+            self.buttons.append(button)
+        self._empty.setVisible(not digits)
+        for button, digit in zip(self.buttons, digits, strict=True):
             button.setText(digit_caption(digit))
             button.setToolTip(
                 "Click to see this digit's probabilities and the 28×28 image the model saw."
                 + (" The model is not sure of it." if digit.low_confidence else "")
             )
-            if digit.low_confidence:
-                button.setStyleSheet("QToolButton { color: #e08a1e; font-weight: bold; }")
-            self._group.addButton(button, i)
-            self._layout.addWidget(button)
-            self.buttons.append(button)
+            button.setStyleSheet(UNSURE_STYLE if digit.low_confidence else "")
 
     def select(self, index: int) -> None:
         if 0 <= index < len(self.buttons):
