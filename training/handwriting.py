@@ -157,7 +157,7 @@ def calibrate(trained: Path, shipped: Path, held: tuple[np.ndarray, np.ndarray])
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
     images, labels = held
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: the temperature fit needs autograd on these
         logits = predictor.model(predictor._tensor(images.astype(np.float32) / 255.0)).float()
     temperature = fit_temperature(logits, torch.from_numpy(labels))
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
@@ -180,11 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=os.environ.get("MNIST_DESK_DATA", "../shared/mnist"))
     parser.add_argument("--strokes", default="../shared/strokes", type=Path)
     parser.add_argument("--exclude-writers", default="", help="comma-separated writer ids")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=7e-4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
-    parser.add_argument("--non-digits", type=int, default=8000)
+    parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
     args = parser.parse_args(argv)
     started = time.time()

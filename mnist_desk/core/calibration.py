@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200) -> float:
     """The temperature T > 0 minimising the negative log-likelihood of softmax(logits / T)."""
-    logits = logits.detach().float()
+    logits = logits.detach().float().clone()  # a plain tensor, even from inference mode
     labels = labels.long()
     log_t = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")

@@ -5,7 +5,9 @@ shipped model learns an extra "not a digit" class from these: dashes, dots, scri
 crossed-out marks, letters and shapes, in the unit box (y down) like ``../shared/strokes``.
 
 Near-vertical lines are never made (a "1" is one), and no letter that is also a digit shape
-(O, l, I, S, Z, B, g, q, b) is used.
+(O, l, I, S, Z, B, g, q, b) is used. Round glyphs with something more (a ring with rays, a
+dot, a second ring, a tail) teach that not every round drawing is a zero; a plain ring and a
+ring with one diagonal (a slashed zero) never appear.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ import numpy as np
 
 from mnist_desk.core.conventions import Strokes, _line
 from mnist_desk.core.handwriting import catmull_rom
+
+
+def _ring(cx: float, cy: float, rx: float, ry: float) -> list[tuple[float, float]]:
+    """Control points of a closed ellipse (a round part of a glyph)."""
+    angles = np.linspace(-math.pi / 2, 1.5 * math.pi, 9)
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
 
 # Letters and symbols for training, drawn as control points (unit box, y down). The
 # benchmark's non-digit set (benchmarks/stroke_sets.py) uses other letters and symbols.
@@ -48,7 +57,31 @@ TRAIN_GLYPHS: dict[str, list[list[tuple[float, float]]]] = {
         [(0.5, 0.4), (0.75, 0.2), (1.0, 0.4), (1.0, 1.0)],
     ],
     "r": [[(0.3, 1.0), (0.3, 0.2)], [(0.3, 0.45), (0.55, 0.2), (0.85, 0.25)]],
-}
+    "G": [[(0.85, 0.2), (0.5, 0.0), (0.15, 0.3), (0.15, 0.7), (0.5, 1.0), (0.85, 0.8),
+           (0.85, 0.55), (0.55, 0.55)]],
+    "Q": [_ring(0.5, 0.45, 0.42, 0.45), [(0.55, 0.7), (0.95, 1.0)]],
+    "sun": [_ring(0.5, 0.5, 0.25, 0.25)]
+    + [[(0.5 + 0.33 * math.cos(a), 0.5 + 0.33 * math.sin(a)),
+        (0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a))]
+       for a in np.linspace(0, 2 * math.pi, 8, endpoint=False)],
+    "eye": [[(0.0, 0.5), (0.5, 0.2), (1.0, 0.5), (0.5, 0.8), (0.0, 0.5)], _ring(0.5, 0.5, 0.08, 0.08)],
+    "target": [_ring(0.5, 0.5, 0.5, 0.5), _ring(0.5, 0.5, 0.22, 0.22)],
+    "dotted-ring": [_ring(0.5, 0.5, 0.5, 0.5), _ring(0.5, 0.5, 0.04, 0.04)],
+    "omega": [[(0.05, 1.0), (0.35, 1.0), (0.15, 0.6), (0.2, 0.15), (0.5, 0.0), (0.8, 0.15),
+               (0.85, 0.6), (0.65, 1.0), (0.95, 1.0)]],
+    "J": [[(0.2, 0.0), (0.9, 0.0)], [(0.6, 0.0), (0.6, 0.8), (0.4, 1.0), (0.15, 0.85)]],
+    "t": [[(0.45, 0.0), (0.45, 0.85), (0.6, 1.0), (0.8, 0.9)], [(0.15, 0.3), (0.8, 0.3)]],
+    "f": [[(0.8, 0.1), (0.6, 0.0), (0.4, 0.15), (0.4, 1.0)], [(0.15, 0.45), (0.7, 0.45)]],
+    "y": [[(0.1, 0.0), (0.5, 0.6)], [(0.9, 0.0), (0.3, 1.0)]],
+    "infinity": [[(0.5, 0.5), (0.25, 0.3), (0.0, 0.5), (0.25, 0.7), (0.5, 0.5), (0.75, 0.3),
+                  (1.0, 0.5), (0.75, 0.7), (0.5, 0.5)]],
+    "cloud": [[(0.1, 0.7), (0.05, 0.45), (0.25, 0.35), (0.35, 0.15), (0.6, 0.15), (0.75, 0.3),
+               (0.95, 0.4), (0.95, 0.7), (0.1, 0.7)]],
+    "pi": [[(0.05, 0.2), (0.95, 0.2)], [(0.3, 0.2), (0.25, 1.0)], [(0.7, 0.2), (0.75, 1.0)]],
+    "sigma": [[(0.85, 0.0), (0.15, 0.0), (0.55, 0.5), (0.15, 1.0), (0.85, 1.0)]],
+    "lambda": [[(0.15, 0.0), (0.85, 1.0)], [(0.5, 0.5), (0.15, 1.0)]],
+    "n": [[(0.15, 1.0), (0.15, 0.3), (0.5, 0.1), (0.85, 0.3), (0.85, 1.0)]],
+}  # fmt: skip
 
 KINDS = ("dash", "dot", "scribble", "crossed-out", "glyph", "zigzag")
 
