@@ -313,6 +313,9 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def add_my_digit(self, label: int) -> None:
         canvas = self.pad.canvas
+        if self.pad.number_mode:
+            self.pad.show_error("My digits keeps single digits: untick Number to keep one.")
+            return
         if canvas.is_empty():
             self.pad.show_error("Draw a digit first, then press its key (0–9) to keep it.")
             return

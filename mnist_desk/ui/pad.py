@@ -346,6 +346,7 @@ class PadTab(QWidget):
         digit = reading.digits[index]
         self.bars.set_top_k(digit.top_k[: self.k_spin.value()])
         self.preview.setPixmap(digit_pixmap(digit.image28, PREVIEW_SIDE))
+        self.last_image = digit.image28  # what Save writes beside the drawing
         boxes = [(*d.box, d.low_confidence, i == index) for i, d in enumerate(reading.digits)]
         self.canvas.set_boxes([] if self.number_source else boxes)
 

@@ -108,3 +108,22 @@ def test_opening_an_image_in_number_mode_reads_a_number(qtbot, make_window, tmp_
     window.open_image(str(blank))
     qtbot.waitUntil(lambda: window.pad.error_label.isVisible(), timeout=10000)
     assert "blank" in window.pad.error_label.text()
+
+
+def test_keeping_and_saving_in_number_mode(qtbot, make_window, tmp_path):
+    from PIL import Image
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, window.pad.canvas, number_strokes([7, 1]))
+    wait_for_number(qtbot, window, "71")
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)  # a number is not one digit to keep
+    assert "single digits" in window.pad.error_label.text()
+    assert window.my_digits_tab.store.all() == []
+    assert len(window.pad.canvas.strokes()) == 2  # the drawing is still there
+    saved = window.save_drawing(str(tmp_path / "number.png"))
+    assert saved
+    with Image.open(saved) as image:
+        assert image.width > 2 * image.height  # the whole wide pad
+    with Image.open(tmp_path / "number_28x28.png") as small:
+        assert small.size == (28, 28)
