@@ -5,7 +5,11 @@ turn), and for each one measures: preprocessing and inference (inside the worker
 the queued-signal round trip, and the whole stroke-end → bars-updated time.
 Also reports plain single-image model latency (no Qt) for every registered model.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/latency.py [--drawings 1000]
+With ``--network`` it adds the Network tab's rows (issue 11): the feature-index build time
+per model, the nearest-neighbour lookup, and, with the tab on screen and six models to
+compare, stroke end → bars and stroke end → network view for desknet and cnn.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/latency.py [--drawings 1000] [--network]
 """
 
 from __future__ import annotations
@@ -99,10 +103,147 @@ def gui_latency(drawings: int) -> list[str]:
     ]
 
 
+NETWORK_MODELS = ("mlp", "mlp-relu", "lenet5", "cnn", "cnn5")  # + the shipped desknet = 6
+
+
+def make_runs(home) -> dict[str, str]:
+    """One checkpoint per model in a throw-away runs folder (random weights: same cost)."""
+    import torch
+
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
+    from mnist_desk.core.models import build_model
+    from mnist_desk.paths import default_checkpoint_path, runs_dir
+
+    paths = {"desknet": str(default_checkpoint_path())}
+    for name in NETWORK_MODELS:
+        torch.manual_seed(0)
+        target = runs_dir() / name / "best.pt"
+        save_checkpoint(Checkpoint(name, clean_state_dict(build_model(name))), target)
+        paths[name] = str(target)
+    return paths
+
+
+def index_build_rows(paths: dict[str, str], digits: int) -> list[str]:
+    """Build each model's index; with fewer than 60,000 digits (a busy machine), the time is
+    extrapolated and the index is tiled to 60,000 rows so that lookups cost what they will."""
+    import numpy as np
+    import torch
+
+    from mnist_desk.core.neighbours import build_index, save_index
+
+    rows = []
+    for name, path in paths.items():
+        t0 = time.perf_counter()
+        index = build_index(path, None, digits)
+        seconds = time.perf_counter() - t0
+        full = seconds * 60000 / len(index)
+        rows.append(f"| {name} | {len(index):,} | {seconds:.1f} | {full:.0f} |")
+        if len(index) < 60000:
+            repeat = -(-60000 // len(index))
+            index.features = index.features.repeat(repeat, 1)[:60000].contiguous()
+            index.labels = np.tile(index.labels, repeat)[:60000]
+            index.rows = np.tile(index.rows, repeat)[:60000]
+            save_index(index, path)
+        torch.set_num_threads(1)
+    return rows
+
+
+def lookup_rows(paths: dict[str, str], repeats: int = 1000) -> list[str]:
+    import torch
+
+    from mnist_desk.core.neighbours import load_index
+
+    torch.set_num_threads(1)  # as in the inference worker
+    rows = []
+    for name in ("desknet", "cnn"):
+        index = load_index(paths[name])
+        queries = index.features[torch.randint(len(index), (repeats,))].float().numpy()
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            index.nearest(q, 8)
+            times.append(time.perf_counter() - t0)
+        dim = index.features.shape[1]
+        rows.append(f"| nearest 8 of {len(index):,} ({name}, {dim} dims) | {percentiles(times)} |")
+    return rows
+
+
+def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
+    """Stroke end → bars and → network view, with the Network tab on screen."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from mnist_desk.core.handwriting import STYLES, our_digit
+    from mnist_desk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(model_path=path)
+    window.resize(1400, 900)
+    window.show()
+    while not window.pad.model_ready or window.model_info.get("name") != name:
+        app.processEvents()
+        time.sleep(0.005)
+    window.tabs.setCurrentWidget(window.network_tab)
+    bars_at, view_at, parts = {}, {}, []
+    window.pad.answer_shown.connect(lambda i, *_: bars_at.setdefault(i, time.perf_counter()))
+    window.network_tab.view_shown.connect(lambda i: view_at.setdefault(i, time.perf_counter()))
+
+    def on_view(request_id, view):
+        if view is not None and view_at.get(request_id) is None:
+            parts.append(view.timings)
+
+    window.inference_worker.network_result.connect(on_view)
+    samples = [our_digit(d, s) for s in STYLES for d in range(10)]
+    bars, views = [], []
+    canvas = window.network_tab.canvas  # the tab's own pad: draw while watching the layers
+    for i in range(drawings + 5):
+        strokes, _pen = samples[i % len(samples)]
+        start = time.perf_counter()
+        canvas.set_strokes(strokes)  # what a stroke end does
+        request_id = window.pad._request_id
+        while request_id not in view_at:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        pause = time.perf_counter() + 0.1  # a person's pause between strokes: paints finish
+        while time.perf_counter() < pause:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 10)
+        if i >= 5:  # the first few load the compare models and the index
+            bars.append(bars_at[request_id] - start)
+            views.append(view_at[request_id] - start)
+    ready = window.network_tab.view.index_state
+    window.close()
+    compare = [p["compare"] for p in parts[5:]]
+    return [
+        f"| {name}: stroke end → bars updated (Network tab open) | {percentiles(bars)} |",
+        f"| {name}: **stroke end → Network view updated** (index {ready}) | {percentiles(views)} |",
+        f"| {name}: compare all {len(window.network_tab.view.compare)} models (in the worker) | "
+        f"{percentiles(compare)} |",
+    ]
+
+
+def network_rows(drawings: int, digits: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MNIST_DESK_HOME"] = home
+        paths = make_runs(home)
+        print(f"\nFeature index build (penultimate features of {digits:,} training digits)\n")
+        print("| model | digits | seconds | s per 60,000 |\n|---|---:|---:|---:|")
+        print("\n".join(index_build_rows(paths, digits)), flush=True)
+        print("\nNetwork tab (issue 11), 6 models to compare, CPU\n")
+        print("| stage | p50 ms | p99 ms |\n|---|---:|---:|")
+        print("\n".join(lookup_rows(paths)), flush=True)
+        for name in ("desknet", "cnn"):
+            print("\n".join(network_gui_rows(name, paths[name], drawings)), flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drawings", type=int, default=1000)
+    parser.add_argument("--network", action="store_true", help="add the Network tab's rows")
+    parser.add_argument("--index-digits", type=int, default=60000)
     args = parser.parse_args(argv)
+    if args.network:
+        network_rows(min(args.drawings, 500), args.index_digits)
     import platform
 
     import torch

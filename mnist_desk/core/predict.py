@@ -80,20 +80,16 @@ class Predictor:
     def top_k(self, image28: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
         return top_k_of(self.probabilities(image28), k)
 
-    def saliency(self, image28: np.ndarray) -> np.ndarray:
-        """Which strokes drove the answer: |gradient × ink| of the top class, scaled to [0, 1].
+    def explain(self, image28: np.ndarray, target: int | None = None):
+        """What drove the answer for one class (the top digit by default).
 
-        The plain gradient also lights up empty background; weighting by the ink keeps the map
-        on what the person drew.
+        Grad-CAM on the last conv layer, or the input gradient for an MLP: a signed 28×28
+        map in [-1, 1] (core.inspect.Explanation) that changes with the class it explains,
+        unlike |gradient × ink|, which lit up all the ink almost evenly whatever the class.
         """
-        x = self._tensor(image28).requires_grad_(True)
-        with torch.enable_grad():
-            logits = self.model(x)
-            logits[0, logits[0, :DIGITS].argmax()].backward()
-        grad = x.grad.detach()[0, 0].cpu().numpy()
-        heat = np.abs(grad * np.asarray(image28, dtype=np.float32))
-        peak = float(heat.max())
-        return heat / peak if peak > 0 else heat
+        from mnist_desk.core.inspect import explain
+
+        return explain(self, image28, target)
 
 
 def top_k_of(probs: np.ndarray, k: int) -> list[tuple[int, float]]:

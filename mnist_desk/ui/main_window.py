@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.my_digits_tab.classify_requested.connect(self.inference_worker.classify_batch)
         self.inference_worker.batch_result.connect(self.my_digits_tab.on_batch_result)
         self.pad.open_model_button.clicked.connect(self.choose_checkpoint)
+        self._connect_network_tab()
 
         self._build_actions()
         self._restore_settings()
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(self.mistakes_tab, "Mistakes")
         self.tabs.addTab(self.my_digits_tab, "My digits")
+        self._add_network_tab()
         self.my_digits_tab.show_on_pad.connect(self._show_strokes_on_pad)
         self.train_tab.fine_tune_requested.connect(
             lambda: self.train_tab.start_fine_tune(
@@ -109,6 +111,20 @@ class MainWindow(QMainWindow):
         self.mistakes_tab.evaluate_requested.connect(
             lambda: self.mistakes_tab.evaluate(self.active_checkpoint_path())
         )
+
+    def _add_network_tab(self) -> None:
+        """Issue 11: every layer live; its maths runs in the inference worker."""
+        from mnist_desk.ui.network_tab import NetworkTab
+
+        self.network_tab = NetworkTab(getattr(self, "job_runner", None))
+        self.tabs.addTab(self.network_tab, "Network")
+
+    def _connect_network_tab(self) -> None:
+        worker, tab = self.inference_worker, self.network_tab
+        tab.options_changed.connect(worker.set_network_options)
+        tab.visibility_changed.connect(worker.set_network)
+        worker.network_result.connect(tab.on_view)
+        tab.attach_pad(self.pad)
 
     # ----- actions ----------------------------------------------------------------------
     def _action(self, text, slot, shortcut=None, tip="", menu=None) -> QAction:
@@ -179,7 +195,7 @@ class MainWindow(QMainWindow):
         self.saliency_action.toggled.connect(self.pad.saliency_check.setChecked)
         self.pad.saliency_check.toggled.connect(self.saliency_action.setChecked)
         view_menu.addAction(self.saliency_action)
-        for i, name in enumerate(("Draw", "Train", "Mistakes", "My digits")):
+        for i, name in enumerate(("Draw", "Train", "Mistakes", "My digits", "Network")):
             self._action(
                 f"Go to {name}",
                 lambda _=False, i=i: self.tabs.setCurrentIndex(i),
@@ -252,6 +268,7 @@ class MainWindow(QMainWindow):
         if self.active_model_path and self.active_model_path not in [p for _, p in entries]:
             entries.append((Path(self.active_model_path).name, self.active_model_path))
         self.pad.set_models(entries, self.active_model_path)
+        self.network_tab.set_models(entries)
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -284,6 +301,7 @@ class MainWindow(QMainWindow):
         self.train_tab.populate()  # torch is loaded by now, so the registry costs nothing
         self.pad.show_error("")
         self.refresh_model_list()
+        self.network_tab.set_active_model(loaded)
         self.pad.refresh()
         self.mistakes_tab.set_model_text(info.get("description", info["name"]))
         self.my_digits_tab.reload()  # re-score the person's digits with this model
@@ -479,4 +497,5 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.train_tab.shutdown()
         self.mistakes_tab.shutdown()
+        self.network_tab.shutdown()
         stop_thread(self.inference_thread)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from mnist_desk.core.predict import reading_state
 from mnist_desk.ui.canvas import DrawingCanvas
 from mnist_desk.ui.charts import ProbabilityBars
+from mnist_desk.ui.heatmaps import ExplanationLegend, explanation_pixmap
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
@@ -80,9 +81,13 @@ class PadTab(QWidget):
         self.preview_check.toggled.connect(self.preview.setVisible)
         self.saliency_check = QCheckBox("Highlight what drove the answer")
         self.saliency_check.setToolTip(
-            "Red shows the pixels the top probability is most sensitive to."
+            "Colour the 28×28 image by what raised (red) or lowered (blue) the top digit's "
+            "score: Grad-CAM on the last conv layer, or the input gradient for an MLP."
         )
         self.saliency_check.toggled.connect(self.saliency_toggled)
+        self.saliency_legend = ExplanationLegend()  # which class the map explains (issue 10.9)
+        self.saliency_legend.setVisible(False)
+        self.saliency_check.toggled.connect(self.saliency_legend.setVisible)
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("The model that reads your drawing.")
@@ -150,6 +155,7 @@ class PadTab(QWidget):
         right.addWidget(self.preview_check)
         right.addWidget(self.saliency_check)
         right.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addWidget(self.saliency_legend)
         right_widget = QWidget()
         right_widget.setLayout(right)
         right_widget.setMinimumWidth(300)
@@ -175,6 +181,11 @@ class PadTab(QWidget):
             self.request_number.emit(request_id, drawing)
             return
         self.request_inference.emit(request_id, drawing)
+
+    @Slot(object)
+    def read_drawing(self, drawing) -> None:
+        """Read a drawing made elsewhere (the Network tab's mirror pad) as if drawn here."""
+        self._on_drawing_changed(drawing)
 
     def classify_image(self, image28: np.ndarray) -> None:
         """Put an opened digit on the pad, to read it and to draw over it."""
@@ -216,7 +227,11 @@ class PadTab(QWidget):
             self.digit_label.setText(str(top))
             self.state_label.setText(f"{p:.1%} sure")
         self._refresh_bars()
-        self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE, saliency))
+        if saliency is not None:  # a core.inspect.Explanation of the top digit
+            self.preview.setPixmap(explanation_pixmap(image28, saliency.heat, PREVIEW_SIDE))
+            self.saliency_legend.explain(str(saliency.target), saliency.method)
+        else:
+            self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE))
         self.answer_shown.emit(request_id, probs, image28, saliency)
 
     def predicted_digit(self) -> int | None:

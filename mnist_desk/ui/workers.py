@@ -63,6 +63,7 @@ class InferenceWorker(QObject):
     image_loaded = Signal(str, object)  # path, 28×28 MNIST-style image
     image_failed = Signal(str)
     number_result = Signal(int, object)  # request id, NumberReading (or (file name, reading))
+    network_result = Signal(int, object)  # request id, core.network.NetworkView (or None)
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +74,9 @@ class InferenceWorker(QObject):
         self.timings: list[dict] = []  # filled only when ``record_timings`` is on
         self.record_timings = False
         self._number_cache = None  # core.grouping.ReadCache, made on the first number
+        self.want_network = False  # only while the Network tab is on screen
+        self._network = None  # core.network.NetworkSession, made on first use
+        self._last_image: tuple[int, object] | None = None
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -128,6 +132,42 @@ class InferenceWorker(QObject):
     def set_saliency(self, enabled: bool) -> None:
         self.want_saliency = enabled
 
+    @Slot(bool)
+    def set_network(self, enabled: bool) -> None:
+        self.want_network = enabled
+        if enabled:
+            QTimer.singleShot(0, self._process_network)
+
+    @Slot(dict)
+    def set_network_options(self, options: dict) -> None:
+        """Which class to explain, which epoch to view, which models to compare."""
+        self._session().update(dict(options))
+        QTimer.singleShot(0, self._process_network)
+
+    @Slot()
+    def _process_network(self) -> None:
+        """The network view, after the bars' answer went out and only if no newer drawing waits."""
+        if not self.want_network or self._pending is not None or self._last_image is None:
+            return
+        request_id, image = self._last_image
+        if image is None or self._predictor is None:
+            self.network_result.emit(request_id, None)
+            return
+        try:
+            view = self._session().view(self._predictor, image)
+        except Exception as exc:
+            traceback.print_exc()
+            self.failed.emit(request_id, f"Network view: {type(exc).__name__}: {exc}")
+            return
+        self.network_result.emit(request_id, view)
+
+    def _session(self):
+        if self._network is None:
+            from mnist_desk.core.network import NetworkSession
+
+            self._network = NetworkSession()
+        return self._network
+
     def _schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
@@ -149,12 +189,15 @@ class InferenceWorker(QObject):
             t0 = time.perf_counter()
             image = drawing.to_mnist()
             t1 = time.perf_counter()
+            self._last_image = (request_id, image)
+            if self.want_network:
+                QTimer.singleShot(0, self._process_network)
             if image is None:
                 self.result.emit(request_id, None, None, None)
                 return
             probs = self._predictor.all_probabilities(image)  # 10 digits (+ "not a digit")
             t2 = time.perf_counter()
-            saliency = self._predictor.saliency(image) if self.want_saliency else None
+            saliency = self._predictor.explain(image) if self.want_saliency else None
             if self.record_timings:
                 self.timings.append(
                     {

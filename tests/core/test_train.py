@@ -108,7 +108,8 @@ def test_bad_settings_are_one_sentence():
         TrainConfig(epochs=0, optimizer="rmsprop")
 
 
-def test_saliency_stays_on_the_ink(shipped_checkpoint):
+def test_highlight_explains_one_class_and_changes_with_it(shipped_checkpoint):
+    """Issue 10.9: the pad's map is class-specific, not |gradient × ink| over all the ink."""
     import numpy as np
 
     from mnist_desk.core.handwriting import our_digit
@@ -116,7 +117,9 @@ def test_saliency_stays_on_the_ink(shipped_checkpoint):
 
     predictor = Predictor.from_path(shipped_checkpoint)
     image = strokes_to_mnist(*our_digit(7, "plain"))
-    heat = predictor.saliency(image)
-    assert heat.shape == (28, 28) and heat.max() == 1.0
-    assert heat[image == 0].max() == 0.0  # nothing lights up where nothing was drawn
-    assert np.isfinite(heat).all()
+    top = predictor.explain(image)
+    assert top.target == 7 and top.heat.shape == (28, 28)
+    assert np.abs(top.heat).max() == pytest.approx(1.0) and np.isfinite(top.heat).all()
+    other = predictor.explain(image, 1)
+    assert other.target == 1
+    assert np.abs(top.heat - other.heat).mean() > 0.05

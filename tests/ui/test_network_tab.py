@@ -1,0 +1,180 @@
+"""The Network tab, driven as a person does: draw, open the tab, click maps and classes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from tests.ui.conftest import draw_digit
+
+
+def open_tab(qtbot, window, widget):
+    bar = window.tabs.tabBar()
+    index = window.tabs.indexOf(widget)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert window.tabs.currentWidget() is widget
+
+
+def hover(qtbot, grid, index):
+    """Move the mouse onto a tile, then within it (a first move may only enter the window)."""
+    centre = grid.tile_rect(index).center()
+    qtbot.mouseMove(grid, pos=centre)
+    qtbot.wait(50)
+    qtbot.mouseMove(grid, pos=centre + QPoint(1, 0))
+
+
+def wait_for_view(qtbot, tab, condition=lambda view: True, timeout=30000):
+    qtbot.waitUntil(lambda: tab.view is not None and condition(tab.view), timeout=timeout)
+    return tab.view
+
+
+@pytest.fixture(autouse=True)
+def small_index(monkeypatch):
+    """The tab builds the nearest-digit index when it is shown: a small one keeps tests short."""
+    from mnist_desk.ui.network_tab import NetworkTab
+
+    monkeypatch.setattr(NetworkTab, "index_limit", 400)
+
+
+@pytest.fixture
+def network_window(make_window, qtbot, monkeypatch, mnist_root):
+    monkeypatch.setenv("MNIST_DESK_DATA", str(mnist_root))
+    window = make_window()
+    yield window
+    window.close()
+
+
+def test_network_tab_shows_every_layer_and_explains_a_clicked_class(
+    qtbot, network_window, tmp_path
+):
+    window = network_window
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 7)
+    qtbot.waitUntil(lambda: window.pad.predicted_digit() == 7, timeout=20000)
+    open_tab(qtbot, window, tab)
+    view = wait_for_view(qtbot, tab)
+    names = [row.layer.name for row in tab.layer_rows]
+    assert names[0] == "input" and "conv 1" in names and names[-1].startswith("dense")
+    assert "reads a <b>7</b>" in tab.heading.text()
+
+    conv = tab.layer_row("conv 1")
+    qtbot.mouseClick(conv.view, Qt.MouseButton.LeftButton, pos=conv.view.tile_rect(3).center())
+    assert "conv 1 #3" in tab.detail_title.text()
+    assert tab.kernels.isVisibleTo(tab) and len(tab.kernels.maps) == 1  # one 3×3 input kernel
+    assert tab.kernels.maps[0].shape == view.weights[conv.layer.module].shape[2:]
+
+    before = view.inspection.explanations[view.target].heat.copy()
+    assert view.target == 7 and tab.why_legend.explained == "7"
+    qtbot.mouseClick(tab.softmax, Qt.MouseButton.LeftButton, pos=tab.softmax.bar_center(1))
+    view = wait_for_view(qtbot, tab, lambda v: v.target == 1)
+    assert tab.why_legend.explained == "1"
+    assert np.abs(view.inspection.explanations[1].heat - before).mean() > 0.01
+
+    saved = tab.export_png(str(tmp_path / "net.png"))
+    assert saved and (tmp_path / "net.png").stat().st_size > 1000
+
+
+def test_nearest_training_digits_are_built_in_the_background(qtbot, network_window):
+    window = network_window
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    assert tab.timeline_hint.isVisibleTo(tab) and not tab.timeline.isVisibleTo(tab)
+    draw_digit(qtbot, window.pad.canvas, 1)
+    wait_for_view(qtbot, tab, lambda v: v.index_state == "ready", timeout=60000)
+    labels = [n[1] for n in tab.view.neighbours]
+    assert len(labels) == 8 and labels.count(1) >= 5
+    assert tab.neighbour_labels[0].pixmap() is not None
+    assert "It looks like" in tab.neighbour_status.text()
+    compare = tab.view.compare
+    assert compare and compare[0].probabilities is not None
+
+
+def test_pad_highlight_explains_the_top_class_with_a_legend(qtbot, network_window):
+    window = network_window
+    pad = window.pad
+    qtbot.mouseClick(pad.saliency_check, Qt.MouseButton.LeftButton)
+    assert pad.saliency_check.isChecked()
+    draw_digit(qtbot, pad.canvas, 3)
+    qtbot.waitUntil(lambda: pad.last_saliency is not None, timeout=20000)
+    assert pad.saliency_legend.isVisibleTo(pad)
+    top = pad.predicted_digit()
+    assert pad.saliency_legend.explained == str(top)
+    assert pad.last_saliency.target == top and np.abs(pad.last_saliency.heat).max() == 1.0
+
+
+def test_timeline_slider_shows_the_drawing_through_the_epochs(qtbot, make_window, tmp_path):
+    from tests.core.test_network import save_tiny_run
+
+    best = save_tiny_run(tmp_path / "run", epochs=2)
+    window = make_window(model_path=str(best))
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 4)
+    open_tab(qtbot, window, tab)
+    view = wait_for_view(qtbot, tab, lambda v: v.model == "lenet5")
+    assert tab.timeline.isVisibleTo(tab) and not tab.timeline_hint.isVisibleTo(tab)
+    assert tab.timeline.maximum() == 3 and tab.timeline_label.text() == "trained"
+    final = view.inspection.layers[1].values.copy()
+
+    tab.timeline.setFocus()
+    qtbot.keyClick(tab.timeline, Qt.Key.Key_Home)  # back to epoch 0: the random init
+    view = wait_for_view(qtbot, tab, lambda v: v.epoch_label.startswith("epoch 0"))
+    assert "random init" in tab.timeline_label.text() and "epoch 0" in tab.heading.text()
+    assert not np.allclose(view.inspection.layers[1].values, final)
+
+    conv = tab.layer_row("conv 1")
+    hover(qtbot, conv.view, 2)
+    qtbot.waitUntil(lambda: conv.view.toolTip().startswith("conv 1 #2"), timeout=5000)
+    window.close()
+
+
+def test_drawing_on_the_network_tab_is_read_live_and_mirrored_on_the_pad(qtbot, make_window):
+    window = make_window()
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 5)
+    open_tab(qtbot, window, tab)
+    assert tab.canvas.strokes() == window.pad.canvas.strokes()  # the pad's drawing came along
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    assert window.pad.canvas.is_empty()
+    draw_digit(qtbot, tab.canvas, 2)
+    view = wait_for_view(qtbot, tab, lambda v: int(v.inspection.probabilities[:10].argmax()) == 2)
+    assert window.pad.canvas.strokes() == tab.canvas.strokes()
+    assert window.pad.predicted_digit() == 2 and view.model == "desknet"
+    window.close()
+
+
+def test_clearing_the_pad_clears_the_view_and_it_stays_clear(qtbot, make_window):
+    window = make_window()
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 6)
+    wait_for_view(qtbot, tab)
+    assert tab.layer_rows
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    assert tab.view is None and not tab.layer_rows and window.pad.canvas.is_empty()
+    open_tab(qtbot, window, window.pad)
+    open_tab(qtbot, window, tab)  # the worker's last drawing must not come back
+    qtbot.wait(300)
+    assert tab.view is None
+    window.close()
+
+
+def test_an_mlp_shows_hidden_units_and_their_28x28_templates(qtbot, make_window, tmp_path):
+    from tests.core.test_network import save_tiny_run
+
+    best = save_tiny_run(tmp_path / "run", epochs=0, model_name="mlp")
+    window = make_window(model_path=str(best))
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 0)
+    view = wait_for_view(qtbot, tab, lambda v: v.model == "mlp")
+    assert [r.layer.name for r in tab.layer_rows] == ["input", "dense 1", "dense 2", "dense 3"]
+    assert view.inspection.explanations[view.target].method == "input gradient"
+    hidden = tab.layer_row("dense 1")
+    assert len(hidden.view.maps) == 120
+    qtbot.mouseClick(hidden.view, Qt.MouseButton.LeftButton, pos=hidden.view.tile_rect(70).center())
+    assert "dense 1 #70" in tab.detail_title.text() and "28×28 template" in tab.detail_title.text()
+    np.testing.assert_array_equal(tab.kernels.maps[0], view.weights["1"][70])
+    hover(qtbot, hidden.view, 5)
+    qtbot.waitUntil(lambda: "dense 1 #5" in tab.detail_title.text(), timeout=5000)
+    window.close()
