@@ -6,17 +6,39 @@ Heavy imports (torch, Qt) happen inside the sub-commands so ``--help`` and the G
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 
 from mnist_desk import __version__
+from mnist_desk.core.errors import UserError  # printed as one line, exit 2, no traceback
 
 EXIT_USER_ERROR = 2
+MAX_SAMPLES = 1024  # a 16-wide grid of 64 rows; more is no longer a picture one can read
 
 
-class UserError(Exception):
-    """An error the person can fix; printed as one line without a traceback."""
+class _Parser(argparse.ArgumentParser):
+    """A bad option is one line (what is wrong, where to look), not usage plus an error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _count(low: int, high: int | None = None):
+    """argparse type: a whole number within bounds, refused with one line otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low:,} and {high:,}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value:,} is out of range: use {bounds}")
+        return value
+
+    return parse
 
 
 def _add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -32,19 +54,68 @@ def _add_model_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from mnist_desk.core.config import (
-        CHECKPOINT_CRITERIA,
-        DEVICES,
-        OPTIMIZERS,
-        SCHEDULES,
-        TrainConfig,
-    )
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(
-        prog="mnist-desk", description="Draw digits, train and inspect MNIST models."
-    )
+
+def _field_kind(type_text: str) -> str:
+    """The option kind of a ``TrainConfig`` field from its annotation ("int | None" → int)."""
+    for kind in ("bool", "int", "float", "str", "dict"):
+        if type_text.split(" | ")[0].startswith(kind):
+            return kind
+    raise TypeError(f"TrainConfig has a field of unsupported type {type_text!r}")
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` field, described by the field's metadata.
+
+    Defaults are suppressed, so ``args`` holds only what was typed: the config's own defaults
+    apply, and ``--resume`` can tell which settings someone tried to change.
+    """
+    from dataclasses import MISSING, fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        flag = _train_flag(f.name)
+        default = f.default if f.default is not MISSING else None
+        kind = _field_kind(str(f.type))
+        options: dict = {"dest": f.name, "default": argparse.SUPPRESS, "help": meta.get("help")}
+        if kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        elif kind == "dict":
+            options.update(action="append", type=_key_value, metavar="KEY=VALUE")
+        else:
+            options["type"] = {"int": int, "float": float, "str": str}[kind]
+            if "choices" in meta:
+                options["choices"] = meta["choices"]
+            if "metavar" in meta:
+                options["metavar"] = meta["metavar"]
+            if default is not None and "default:" not in (options["help"] or ""):
+                options["help"] = f"{options['help']} (default: {default})"
+        parser.add_argument(flag, **options)
+
+
+def train_config_values(args: argparse.Namespace) -> dict:
+    """The ``TrainConfig`` fields given on the command line (``--tag``s as one dict)."""
+    from dataclasses import fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    if "tags" in values:
+        values["tags"] = dict(values["tags"])
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mnist_desk.core.config import DEVICES
+
+    parser = _Parser(prog="mnist-desk", description="Draw digits, train and inspect MNIST models.")
     parser.add_argument("--version", action="version", version=f"mnist-desk {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -57,48 +128,35 @@ def build_parser() -> argparse.ArgumentParser:
         "from start to that answer, then quit (for packaging checks and start-up benchmarks)",
     )
 
-    train = sub.add_parser("train", help="train a model and save its best checkpoint")
-    train.add_argument("--arch", default=defaults.model, help="model name (see --list-models)")
+    train = sub.add_parser("train", help="train a model into a run folder (best.pt, last.pt)")
     train.add_argument("--list-models", action="store_true", help="list the models and exit")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    train.add_argument("--momentum", type=float, default=defaults.momentum)
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
-    train.add_argument("--step-size", type=int, default=defaults.step_size)
-    train.add_argument("--gamma", type=float, default=defaults.gamma)
-    train.add_argument("--augment", action="store_true", help="random affine + stroke thickness")
-    train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    train.add_argument("--val-split", type=float, default=defaults.val_split)
-    train.add_argument("--select-by", choices=CHECKPOINT_CRITERIA, default=defaults.select_by)
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--device", choices=DEVICES, default=defaults.device)
-    train.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    train.add_argument("--compile", action="store_true", help="torch.compile on CUDA")
-    train.add_argument("--train-subset", type=int, help="use only the first N training digits")
-    train.add_argument("--test-subset", type=int, help="use only the first N test digits")
-    train.add_argument("--init-from", help="fine-tune from this checkpoint")
-    train.add_argument("--extra-train", help=".npz with extra 'images' (uint8 Nx28x28), 'labels'")
     train.add_argument(
-        "--extra-repeat", type=int, default=20, help="copies of the extra digits per epoch"
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR where it stopped (its own settings; --epochs may "
+        "raise the epoch count, --device and --data say where to run it now)",
     )
-    train.add_argument("--out", default=defaults.out, help="output folder (best.pt, history)")
-    _add_data_option(train)
+    add_train_options(train)
 
     ev = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix")
     _add_model_option(ev)
     _add_data_option(ev)
     ev.add_argument("--mistakes", metavar="DIR", help="write a grid image of misclassified digits")
     ev.add_argument("--device", choices=DEVICES, default="auto")
-    ev.add_argument("--test-subset", type=int)
+    ev.add_argument(
+        "--subset",
+        "--test-subset",
+        dest="subset",
+        type=_count(1),
+        metavar="N",
+        help="evaluate on the first N test digits only",
+    )
     ev.add_argument("--json", action="store_true", help="print the results as JSON")
 
     pr = sub.add_parser("predict", help="top-k predictions for image files")
     pr.add_argument("images", nargs="+", help="image files (any size, dark or light background)")
     _add_model_option(pr)
-    pr.add_argument("-k", "--top-k", type=int, default=3)
+    pr.add_argument("-k", "--top-k", type=_count(1, 10), default=3)
     pr.add_argument("--save-28", metavar="DIR", help="also save the 28x28 image the model saw")
     pr.add_argument("--json", action="store_true")
     pr.add_argument(
@@ -116,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa = sub.add_parser("samples", help="write a grid of training digits with labels")
     _add_data_option(sa)
     sa.add_argument("--out", default="samples.png")
-    sa.add_argument("--count", type=int, default=64)
+    sa.add_argument(
+        "--count", type=_count(1, MAX_SAMPLES), default=64, help=f"1 to {MAX_SAMPLES} digits"
+    )
     sa.add_argument("--augment", action="store_true", help="show augmented versions")
     sa.add_argument("--seed", type=int, default=1)
     return parser
@@ -125,7 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     command = args.command or "gui"
     try:
         if command == "gui":
@@ -147,21 +210,21 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return 130
     except ImportError as exc:  # e.g. the packaged app, built without torchvision or onnx
+        if exc.name is None or exc.name.split(".")[0] == "mnist_desk":
+            raise  # a broken import inside our own code is a bug
         print(
             f"mnist-desk {command}: this needs the Python package {exc.name!r}, which this "
             "installation lacks; install mnist-desk with pip for the full toolset.",
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
-    except Exception as exc:
-        from mnist_desk.core.checkpoint import CheckpointError
-        from mnist_desk.core.data import DataError
-        from mnist_desk.core.preprocess import ImageError
+    except UserError as exc:  # person-fixable: one line, no traceback; anything else is a bug
+        print(f"mnist-desk {command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
-        if isinstance(exc, UserError | CheckpointError | DataError | ImageError | ValueError):
-            print(f"mnist-desk {command}: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        raise
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _checkpoint_path(args) -> Path:
@@ -170,57 +233,88 @@ def _checkpoint_path(args) -> Path:
     return Path(args.model) if args.model else default_checkpoint_path()
 
 
+RESUME_CHANGES = ("epochs", "device", "data")
+
+
+def _train_flag(name: str) -> str:
+    from dataclasses import fields
+
+    from mnist_desk.core.config import TrainConfig
+
+    meta = next(f.metadata for f in fields(TrainConfig) if f.name == name)
+    return meta.get("flag", "--" + name.replace("_", "-"))
+
+
+def _train_config(args):
+    """The run's settings: typed options over the defaults, or the resumed run's own."""
+    from mnist_desk.core.config import TrainConfig
+    from mnist_desk.core.models import MODELS
+    from mnist_desk.core.runs import holds_run, new_run_dir
+    from mnist_desk.core.train import resume_config
+
+    values = train_config_values(args)
+    if args.resume:
+        extra = sorted(set(values) - set(RESUME_CHANGES))
+        if extra:
+            flags = ", ".join(_train_flag(name) for name in extra)
+            raise UserError(
+                f"--resume continues a run with its saved settings, so {flags} cannot be "
+                "given with it (only --epochs, --device and --data)."
+            )
+        if not Path(args.resume).is_dir():
+            raise UserError(f"{args.resume} is not a run folder.")
+        return resume_config(args.resume, **values)
+    model = values.get("model", TrainConfig.model)
+    if model not in MODELS:
+        raise UserError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+    config = TrainConfig(**values)  # validates before any folder is made
+    if "out" not in values:
+        return TrainConfig(**dict(values, out=str(new_run_dir("runs", model))))
+    if holds_run(Path(config.out)):
+        raise UserError(
+            f"{config.out} already holds a training run; continue it with --resume "
+            f"{config.out} or choose another --out."
+        )
+    return config
+
+
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from mnist_desk.core.config import TrainConfig
     from mnist_desk.core.models import MODELS, count_parameters
+    from mnist_desk.core.runs import default_runs_table
     from mnist_desk.core.train import fit
 
     if args.list_models:
         for spec in MODELS.values():
             print(f"{spec.name:12s} {count_parameters(spec.build()):>9,d} params  {spec.summary}")
         return 0
-    if args.arch not in MODELS:
-        raise UserError(f"unknown model {args.arch!r}; known: {', '.join(MODELS)}")
-    config = TrainConfig(
-        model=args.arch,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        step_size=args.step_size,
-        gamma=args.gamma,
-        augment=args.augment,
-        label_smoothing=args.label_smoothing,
-        val_split=args.val_split,
-        select_by=args.select_by,
-        seed=args.seed,
-        device=args.device,
-        amp=args.amp,
-        compile=args.compile,
-        train_subset=args.train_subset,
-        test_subset=args.test_subset,
-        init_from=args.init_from,
-        extra_train=args.extra_train,
-        extra_repeat=args.extra_repeat,
-        data=args.data,
-        out=args.out,
-    )
+    config = _train_config(args)
+    from mnist_desk.core.files import check_folder_writable
+
+    check_folder_writable(config.out)
     bar = None
 
     def on_progress(event) -> None:
         nonlocal bar
         if event.kind == "start":
-            print(f"Training {config.model} on {event.message} for {config.epochs} epochs")
+            if event.epoch:
+                print(
+                    f"Resuming {config.model} in {config.out} on {event.message} after epoch "
+                    f"{event.epoch} of {config.epochs}"
+                )
+            else:
+                print(
+                    f"Training {config.model} on {event.message} for {config.epochs} epochs "
+                    f"into {config.out}"
+                )
         elif event.kind == "batch":
             if bar is None:
-                bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{event.epochs}")
+                bar = tqdm(  # disable=None: no bar when stderr is not a terminal (logs)
+                    total=event.batches, desc=f"epoch {event.epoch}/{event.epochs}", disable=None
+                )
             bar.update(1)
-            if event.batch % 20 == 0:
+            if event.batch % 20 == 0 and event.loss_batch:
                 bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_s:,.0f}")
         elif event.kind == "epoch":
             if bar is not None:
@@ -235,9 +329,21 @@ def cmd_train(args) -> int:
             parts.append(f"{m['epoch_seconds']:.1f}s, {m['images_per_s']:,.0f} img/s")
             tqdm.write(" | ".join(parts))
 
-    result = fit(config, on_progress=on_progress)
-    if bar is not None:
-        bar.close()
+    try:
+        result = fit(
+            config,
+            on_progress=on_progress,
+            resume=bool(args.resume),
+            runs_table=default_runs_table(),
+        )
+    except BaseException:
+        if not args.resume and not hasattr(args, "out"):
+            with contextlib.suppress(OSError):
+                Path(config.out).rmdir()  # the fresh folder made for this run, if still empty
+        raise
+    finally:
+        if bar is not None:
+            bar.close()  # so an error message starts on a line of its own
     best = result.best_metrics
     if result.best_path:
         print(
@@ -254,32 +360,39 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from tqdm import tqdm
 
-    from mnist_desk.core.checkpoint import load_checkpoint
-    from mnist_desk.core.data import load_mnist
-    from mnist_desk.core.device import select_device
-    from mnist_desk.core.train import evaluate
+    from mnist_desk.core.evaluation import evaluate_checkpoint
+    from mnist_desk.core.files import check_folder_writable
 
-    checkpoint = load_checkpoint(_checkpoint_path(args))
-    device = select_device(args.device)
-    data = load_mnist(args.data, test_subset=args.test_subset)
-    model = checkpoint.build().to(device)
-    with tqdm(desc="evaluating", unit="batch") as bar:
+    if args.mistakes:
+        check_folder_writable(args.mistakes)
+    bar = None
 
-        def on_batch(done, total):
-            bar.total = total
-            bar.update(1)
+    def on_progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:  # only once the data and model are known good: errors stay one line
+            bar = tqdm(desc="evaluating", unit="batch", total=total)
+        bar.update(1)
 
-        result = evaluate(
-            model, data.test, device, normalization=checkpoint.normalization, on_batch=on_batch
+    try:
+        outcome = evaluate_checkpoint(
+            _checkpoint_path(args),
+            args.data,
+            args.subset,
+            on_progress=on_progress,
+            device=args.device,
         )
+    finally:
+        if bar is not None:
+            bar.close()
+    result, about = outcome["result"], outcome["checkpoint"]
     matrix = result.confusion_matrix()
     per_class = result.per_class_accuracy()
     if args.json:
         print(
             json.dumps(
                 {
-                    "checkpoint": str(checkpoint.path),
-                    "model": checkpoint.model_name,
+                    "checkpoint": about["path"],
+                    "model": about["name"],
                     "accuracy": result.accuracy,
                     "loss": result.loss,
                     "count": len(result.labels),
@@ -290,7 +403,7 @@ def cmd_eval(args) -> int:
             )
         )
     else:
-        print(f"{checkpoint.model_name} ({checkpoint.path})")
+        print(f"{about['name']} ({about['path']})")
         print(
             f"Test accuracy: {result.accuracy * 100:.2f}% "
             f"({int((result.predictions == result.labels).sum())}/{len(result.labels)}), "
@@ -305,31 +418,35 @@ def cmd_eval(args) -> int:
         for d, row in enumerate(matrix):
             print(f"{d:>5d} " + " ".join(f"{v:>5d}" for v in row))
     if args.mistakes:
+        import torch
+
+        from mnist_desk.core.files import save_image
         from mnist_desk.core.gallery import mistakes_grid
 
-        out = Path(args.mistakes)
-        out.mkdir(parents=True, exist_ok=True)
-        image = mistakes_grid(data.test.images, result)
-        target = out / "mistakes.png"
-        image.save(target)
+        image = mistakes_grid(torch.from_numpy(outcome["images"]), result)
+        target = save_image(image, Path(args.mistakes) / "mistakes.png")
         print(f"Wrote {len(result.mistakes())} misclassified digits to {target}")
     return 0
 
 
 def cmd_predict(args) -> int:
+    from mnist_desk.core.files import check_folder_writable
     from mnist_desk.core.predict import Predictor, reading_state, top_k_of
-    from mnist_desk.core.preprocess import load_image_as_mnist
+    from mnist_desk.core.preprocess import check_image_file, load_image_as_mnist
 
+    for name in args.images:  # a typo or a pipe is refused before the model is loaded
+        check_image_file(name)
+    if args.save_28:
+        check_folder_writable(args.save_28)
     predictor = Predictor.from_path(_checkpoint_path(args))
-    k = max(1, min(10, args.top_k))
     if args.number:
-        return _predict_numbers(args, predictor, k)
+        return _predict_numbers(args, predictor, max(1, min(10, args.top_k)))
     rows = []
     for name in args.images:
         image28 = load_image_as_mnist(name)
         probs = predictor.all_probabilities(image28)
         not_digit = float(predictor.not_digit_probability(probs))
-        top = top_k_of(probs[:10], k)
+        top = top_k_of(probs[:10], args.top_k)
         rows.append(
             {
                 "image": name,
@@ -341,10 +458,11 @@ def cmd_predict(args) -> int:
         if args.save_28:
             from PIL import Image
 
-            out = Path(args.save_28)
-            out.mkdir(parents=True, exist_ok=True)
-            Image.fromarray((image28 * 255).round().astype("uint8")).save(
-                out / (Path(name).stem + "_28.png")
+            from mnist_desk.core.files import save_image
+            from mnist_desk.core.preprocess import to_uint8
+
+            save_image(
+                Image.fromarray(to_uint8(image28)), Path(args.save_28) / f"{Path(name).stem}_28.png"
             )
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -396,24 +514,31 @@ def _predict_numbers(args, predictor, k: int) -> int:
 
 def cmd_export(args) -> int:
     from mnist_desk.core.checkpoint import load_checkpoint
-    from mnist_desk.core.export import export_onnx
+    from mnist_desk.core.export import check_onnx_target, export_onnx
 
-    checkpoint = load_checkpoint(_checkpoint_path(args))
-    report = export_onnx(checkpoint, args.onnx, data=args.data)
+    source = _checkpoint_path(args)
+    check_onnx_target(args.onnx, source)  # before the slow part, and before anything is written
+    report = export_onnx(load_checkpoint(source), args.onnx, data=args.data)
     print(
-        f"Wrote {args.onnx}; onnxruntime matches PyTorch on {report.count} "
-        f"{report.source} digits: max |diff| {report.max_abs_diff:.2e}, "
+        f"Wrote {report.path} (one file, weights included); onnxruntime matches PyTorch on "
+        f"{report.count} {report.source} digits: max |diff| {report.max_abs_diff:.2e}, "
         f"same top-1 on {report.agreement * 100:.2f}%"
     )
+    if report.stale_data is not None:
+        print(f"{report.stale_data} is left from an older export; the new file does not use it.")
     return 0
 
 
 def cmd_samples(args) -> int:
+    from mnist_desk.core.files import check_image_target, save_image
+
+    out = Path(args.out)
+    check_image_target(out)  # in milliseconds, before torchvision is even imported
     from mnist_desk.core.data import load_mnist
     from mnist_desk.core.gallery import samples_grid
 
     data = load_mnist(args.data, train_subset=args.count)
     image = samples_grid(data.train, augment=args.augment, seed=args.seed)
-    image.save(args.out)
-    print(f"Wrote {len(data.train)} training digits to {args.out}")
+    save_image(image, out)
+    print(f"Wrote {len(data.train)} training digits to {out}")
     return 0

@@ -131,6 +131,18 @@ Extra images per class in stage 2 (0–9, not a digit): {stage2["extra_per_class
 UNIPEN's "syn" set (17 writers) is a development set only: never trained on, never used to
 choose anything; `benchmarks/strokes.py` reports it per digit and per writer.
 
+## What it cost, and how it was chosen
+
+Stage 1 alone (the previous shipped model, MNIST only) reads 99.70% of the MNIST test set but
+62% of the slashed zeros and 43% of the flagged ones of the conventions set, and calls 88.6%
+of the non-digit set a digit with confidence. Stage 2 trades {(0.9970 - accuracy) * 100:.2f} points of
+MNIST accuracy ({rejected} of its errors are "not a digit" answers) for the conventions and the
+11th class; the issue's goals of ≥ 99.70% on MNIST, ≥ 97% per convention and ≤ 5% confident
+non-digits are not all met yet. Two stage-2 schedules were run (6 epochs at lr 1.5e-3 with
+fewer glyphs; 10 epochs at lr 7e-4 with round and Greek glyphs added); the shipped one was
+chosen on the validation data (MNIST validation 99.67% for both; held-out writers' strokes
+and fresh non-digits 99.38% against 98.88%), never on the test set or the syn set.
+
 ## Limitations that remain
 
 - Measured on 5 training writers' conventions and on hand-written sets; writers with other

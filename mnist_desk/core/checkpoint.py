@@ -6,8 +6,8 @@ created, versions. See README "Checkpoint format".
 
 from __future__ import annotations
 
+import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,10 @@ from torch import nn
 
 from mnist_desk import __version__
 from mnist_desk.core.errors import UserError
-from mnist_desk.core.models import MODELS, build_model
+from mnist_desk.core.files import atomic_write_bytes, is_regular_file
+from mnist_desk.core.models import MODELS, build_model, model_args_problems
+
+__all__ = ["atomic_write_bytes"]  # kept importable from here for older callers
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format", "model", "state_dict", "normalization")
@@ -59,8 +62,19 @@ class Checkpoint:
 
     def describe(self) -> str:
         acc = self.metrics.get("test_acc")
-        acc_text = f", test accuracy {acc * 100:.2f}%" if isinstance(acc, float) else ""
+        usable = isinstance(acc, float) and math.isfinite(acc)
+        acc_text = f", test accuracy {acc * 100:.2f}%" if usable else ""
         return f"{self.model_name}{acc_text}"
+
+    def summary(self) -> dict[str, Any]:
+        """What a window shows about a checkpoint: name, file, accuracy, epoch."""
+        return {
+            "name": self.model_name,
+            "path": str(self.path) if self.path else "",
+            "test_acc": self.metrics.get("test_acc"),
+            "epoch": self.metrics.get("epoch"),
+            "description": self.describe(),
+        }
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -84,26 +98,6 @@ def clean_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k.removeprefix("_orig_mod."): v.detach().cpu().clone() for k, v in state.items()}
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp's 0600 would hide files from other users
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-
-
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
     path = Path(path)
     payload = checkpoint.to_payload()
@@ -119,6 +113,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path} does not exist.")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
+    if not is_regular_file(path):
+        raise CheckpointError(f"{path} is not a regular file (a pipe or a device?).")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path.name} is empty (0 bytes); it is not a checkpoint.")
     try:
@@ -154,6 +150,39 @@ def _calibration(value: Any, name: str) -> dict[str, float]:
     return {"temperature": float(temperature)}
 
 
+def _normalization(value: Any, name: str) -> tuple[float, float]:
+    """(mean, std): two finite numbers, std > 0; anything else would poison every input."""
+    pair = value if isinstance(value, list | tuple) else ()
+    numbers = len(pair) == 2 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in pair
+    )
+    if not numbers or not all(math.isfinite(v) for v in pair) or not pair[1] > 0:
+        raise CheckpointError(
+            f"{name} has an unusable normalization {value!r} (expected [mean, std], std > 0)."
+        )
+    return float(pair[0]), float(pair[1])
+
+
+def check_weights(value: Any, name: str) -> dict[str, torch.Tensor]:
+    """Tensors by name, all finite: a NaN model would answer "nan%" everywhere."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
+    ):
+        raise CheckpointError(f"{name} has a state_dict that is not a dict of named tensors.")
+    for key, tensor in value.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{name} has non-finite weights (NaN or infinity in {key}); the training that "
+                "wrote it diverged, so retrain with a smaller learning rate."
+            )
+    return value
+
+
+def _dict(value: Any) -> dict:
+    """Descriptive extras (config, metrics, versions): a damaged one is dropped, not fatal."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoint:
     name = path.name if path else "The checkpoint"
     if not isinstance(payload, dict):
@@ -167,21 +196,24 @@ def checkpoint_from_payload(payload: Any, path: Path | None = None) -> Checkpoin
             f"{name} has format {payload['format']!r}; this version reads format {FORMAT_VERSION}."
         )
     model_name = payload["model"]
-    if model_name not in MODELS:
+    if not isinstance(model_name, str) or model_name not in MODELS:
         raise CheckpointError(
             f"{name} is for model {model_name!r}, which this version does not know "
             f"(known: {', '.join(MODELS)})."
         )
-    mean, std = payload["normalization"]
+    model_args = payload.get("model_args") or {}
+    problems = model_args_problems(model_name, model_args)
+    if problems:
+        raise CheckpointError(f"{name} has unusable model_args: {'; '.join(problems)}.")
     checkpoint = Checkpoint(
         model_name=model_name,
-        state_dict=payload["state_dict"],
-        model_args=dict(payload.get("model_args") or {}),
-        normalization=(float(mean), float(std)),
-        train_config=dict(payload.get("train_config") or {}),
-        metrics=dict(payload.get("metrics") or {}),
+        state_dict=check_weights(payload["state_dict"], name),
+        model_args=dict(model_args),
+        normalization=_normalization(payload["normalization"], name),
+        train_config=_dict(payload.get("train_config")),
+        metrics=_dict(payload.get("metrics")),
         created=str(payload.get("created", "")),
-        versions=dict(payload.get("versions") or {}),
+        versions=_dict(payload.get("versions")),
         calibration=_calibration(payload.get("calibration"), name),
         path=path,
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mnist_desk.core.errors import UserError
+from mnist_desk.core.errors import JobCancelled, UserError
 
 # The one home of the normalisation constants; every checkpoint stores the pair it was trained with.
 MNIST_MEAN = 0.1307
@@ -20,12 +21,19 @@ NORMALIZATION = (MNIST_MEAN, MNIST_STD)
 
 DATA_ENV = "MNIST_DESK_DATA"
 OFFLINE_ENV = "MNIST_DESK_OFFLINE"  # set to 1 to never try a download (tests, air-gapped sites)
-RAW_FILES = {
-    "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
-    "train-labels-idx1-ubyte": 8 + 60000,
-    "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28,
-    "t10k-labels-idx1-ubyte": 8 + 10000,
+RAW_SHAPES = {
+    "train-images-idx3-ubyte": (60000, 28, 28),
+    "train-labels-idx1-ubyte": (60000,),
+    "t10k-images-idx3-ubyte": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte": (10000,),
 }
+RAW_FILES = {name: 4 + 4 * len(shape) + math.prod(shape) for name, shape in RAW_SHAPES.items()}
+
+
+# idx headers: a magic number (0x0801 unsigned bytes, then the number of dimensions), then
+# one big-endian 32-bit size per dimension.
+IDX_MAGIC = {3: 2051, 1: 2049}
+LABELS = 11  # 0-9 and 10, "not a digit", which the person's own files may use
 
 
 class DataError(UserError):
@@ -58,11 +66,47 @@ def check_raw_files(root: Path) -> list[str]:
     problems = []
     for name, size in RAW_FILES.items():
         path = raw / name
-        if not path.exists():
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError:
             problems.append(f"{name} is missing")
-        elif path.stat().st_size != size:
-            problems.append(f"{name} has {path.stat().st_size} bytes instead of {size}")
+            continue
+        except OSError as exc:  # e.g. no permission on raw/
+            problems.append(f"{name} cannot be read ({exc.strerror or type(exc).__name__})")
+            continue
+        if actual != size:
+            problems.append(f"{name} has {actual} bytes instead of {size}")
+            continue
+        problem = _header_problem(path, RAW_SHAPES[name])
+        if problem:
+            problems.append(f"{name} {problem}")
     return problems
+
+
+def _header_problem(path: Path, shape: tuple[int, ...]) -> str | None:
+    """Why the idx header does not announce ``shape`` (magic number, sizes), or ``None``."""
+    expected = IDX_MAGIC[len(shape)]
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(4 + 4 * len(shape))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    magic = int.from_bytes(header[:4], "big")
+    if magic != expected:
+        return f"has magic {magic}, expected {expected}"
+    dims = tuple(int.from_bytes(header[i : i + 4], "big") for i in range(4, len(header), 4))
+    if dims != shape:
+        return f"announces shape {dims}, expected {shape}"
+    return None
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    """An idx file (checked by ``check_raw_files``) as a uint8 tensor of its stated shape."""
+    with open(path, "rb") as handle:
+        magic = int.from_bytes(handle.read(4), "big")
+        dims = [int.from_bytes(handle.read(4), "big") for _ in range(magic & 0xFF)]
+        array = np.fromfile(handle, dtype=np.uint8)
+    return torch.from_numpy(array.reshape(dims))
 
 
 def _fix_hint() -> str:
@@ -84,6 +128,8 @@ class MnistSplit:
         return MnistSplit(self.images.to(device), self.labels.to(device))
 
     def subset(self, count: int | None) -> MnistSplit:
+        if count is not None and count < 1:
+            raise DataError(f"A subset must hold at least 1 digit, not {count}.")
         if count is None or count >= len(self):
             return self
         return MnistSplit(self.images[:count], self.labels[:count])
@@ -96,33 +142,50 @@ class MnistData:
     test: MnistSplit
 
 
-def load_split(root: Path, train: bool, download: bool = True) -> MnistSplit:
+def _download(root: Path, train: bool, problem: str) -> None:
     try:
         from torchvision.datasets import MNIST
     except ImportError:
         raise DataError(
-            "Reading MNIST needs torchvision, which this installation lacks (the packaged app "
-            "only draws and predicts); install mnist-desk with pip to train and evaluate."
+            f"MNIST is not in {root} ({problem}) and downloading it needs torchvision, which "
+            f"this installation lacks; {_fix_hint()}."
+        ) from None
+    try:
+        MNIST(str(root), train=train, download=True)
+    except Exception as exc:  # network errors come in many types
+        raise DataError(
+            f"MNIST is not in {root} ({problem}) and could not be downloaded "
+            f"({type(exc).__name__}); {_fix_hint()}."
         ) from None
 
+
+def load_split(
+    root: Path,
+    train: bool,
+    download: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> MnistSplit:
+    """Read one split's two idx files; ``should_stop`` is checked before each file."""
     problems = check_raw_files(root)
-    download = download and not os.environ.get(OFFLINE_ENV)
-    if problems and download:
-        try:
-            MNIST(str(root), train=train, download=True)
-        except Exception as exc:  # network errors come in many types
-            raise DataError(
-                f"MNIST is not in {root} ({problems[0]}) and could not be downloaded "
-                f"({type(exc).__name__}); {_fix_hint()}."
-            ) from None
+    if problems and download and not os.environ.get(OFFLINE_ENV):
+        _download(root, train, problems[0])
         problems = check_raw_files(root)
     if problems:
         raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {_fix_hint()}.")
-    try:
-        dataset = MNIST(str(root), train=train, download=False)
-    except Exception as exc:
-        raise DataError(f"MNIST in {root} could not be read ({exc}); {_fix_hint()}.") from None
-    return MnistSplit(dataset.data.contiguous(), dataset.targets.long().contiguous())
+    prefix = "train" if train else "t10k"
+    raw = root / "MNIST" / "raw"
+    tensors = []
+    for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
+        if should_stop is not None and should_stop():
+            raise JobCancelled("loading MNIST was cancelled")
+        try:
+            tensors.append(_read_idx(raw / name))
+        except OSError as exc:
+            raise DataError(
+                f"MNIST in {root} could not be read ({name}: {exc.strerror or exc}); {_fix_hint()}."
+            ) from None
+    images, labels = tensors
+    return MnistSplit(images.contiguous(), labels.long().contiguous())
 
 
 def load_mnist(
@@ -132,21 +195,79 @@ def load_mnist(
     train_subset: int | None = None,
     test_subset: int | None = None,
     download: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+    train: bool = True,
 ) -> MnistData:
-    """Load train/test, and carve a seeded validation split out of train when asked."""
+    """Load train/test, and carve a seeded validation split out of train when asked.
+
+    ``train=False`` skips the 60,000 training digits (evaluation needs only the test set;
+    ``train`` is then empty). ``should_stop`` is checked between files.
+    """
     root = resolve_data_root(data)
-    train = load_split(root, train=True, download=download)
-    test = load_split(root, train=False, download=download).subset(test_subset)
+    test = load_split(root, train=False, download=download, should_stop=should_stop)
+    test = test.subset(test_subset)
+    if not train:
+        empty = MnistSplit(test.images[:0], test.labels[:0])
+        return MnistData(train=empty, val=None, test=test)
+    train_split = load_split(root, train=True, download=download, should_stop=should_stop)
     val = None
     if val_split > 0:
         generator = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(train), generator=generator)
-        n_val = int(round(len(train) * val_split))
-        val = MnistSplit(train.images[order[:n_val]], train.labels[order[:n_val]])
-        train = MnistSplit(train.images[order[n_val:]], train.labels[order[n_val:]])
+        order = torch.randperm(len(train_split), generator=generator)
+        n_val = int(round(len(train_split) * val_split))
+        val = MnistSplit(train_split.images[order[:n_val]], train_split.labels[order[:n_val]])
+        train_split = MnistSplit(
+            train_split.images[order[n_val:]], train_split.labels[order[n_val:]]
+        )
         if test_subset:
             val = val.subset(test_subset)
-    return MnistData(train=train.subset(train_subset), val=val, test=test)
+    return MnistData(train=train_split.subset(train_subset), val=val, test=test)
+
+
+def load_extra_digits(path: str | os.PathLike) -> MnistSplit:
+    """Extra labelled digits from an ``.npz`` with ``images`` (uint8 N×28×28) and ``labels``.
+
+    Checked whole before use: misaligned or mislabelled extras would train silently wrong.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise DataError(f"{name} does not exist.")
+    if not os.path.isfile(name):
+        raise DataError(f"{name} is not a regular file.")
+    try:
+        with np.load(name, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            if not {"images", "labels"} <= keys:
+                raise DataError(
+                    f"{name} needs arrays 'images' and 'labels'; it has "
+                    f"{', '.join(sorted(keys)) or 'none'}."
+                )
+            images, labels = archive["images"], archive["labels"]
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{name} is not a readable .npz file ({exc}).") from None
+    except AttributeError:  # np.load returned a bare array (.npy), not an archive
+        raise DataError(f"{name} is a single array, not an .npz with images and labels.") from None
+    problems = _extra_problems(images, labels)
+    if problems:
+        raise DataError(f"{name} is unusable: {'; '.join(problems)}.")
+    return MnistSplit(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def _extra_problems(images: np.ndarray, labels: np.ndarray) -> list[str]:
+    problems = []
+    if images.dtype != np.uint8:
+        problems.append(f"images are {images.dtype}, expected uint8")
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        problems.append(f"images have shape {images.shape}, expected (N, 28, 28)")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        problems.append(f"labels are {labels.dtype} of shape {labels.shape}, expected N integers")
+    elif len(labels) and (labels.min() < 0 or labels.max() >= LABELS):
+        problems.append(f"labels run from {labels.min()} to {labels.max()}, expected 0..10")
+    if images.ndim >= 1 and labels.ndim >= 1 and len(images) != len(labels):
+        problems.append(f"{len(images)} images but {len(labels)} labels")
+    elif images.ndim >= 1 and len(images) == 0:
+        problems.append("it holds no digits")
+    return problems
 
 
 def normalize(images: torch.Tensor, normalization=NORMALIZATION) -> torch.Tensor:

@@ -8,6 +8,12 @@ import random
 import numpy as np
 import torch
 
+from mnist_desk.core.errors import UserError
+
+
+class DeviceError(UserError):
+    """An explicitly chosen device that this machine cannot use."""
+
 
 def available_devices() -> dict[str, str | None]:
     """Map each device name to ``None`` when usable, else the reason it is not."""
@@ -28,9 +34,12 @@ def select_device(preference: str = "auto") -> torch.device:
             if reasons[name] is None:
                 return torch.device(name)
     if preference not in reasons:
-        raise ValueError(f"Unknown device {preference!r}; use auto, cuda, mps or cpu.")
+        raise DeviceError(f"Unknown device {preference!r}; use auto, cuda, mps or cpu.")
     if reasons[preference] is not None:
-        raise RuntimeError(f"Device {preference!r} cannot be used: {reasons[preference]}.")
+        raise DeviceError(
+            f"Device {preference!r} cannot be used: {reasons[preference]}; "
+            "use --device auto or cpu."
+        )
     return torch.device(preference)
 
 

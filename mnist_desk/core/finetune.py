@@ -7,18 +7,25 @@ the model learned their handwriting, and the MNIST test accuracy shows it did no
 from __future__ import annotations
 
 import dataclasses
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from mnist_desk.core.checkpoint import load_checkpoint, save_checkpoint
 from mnist_desk.core.config import TrainConfig
 from mnist_desk.core.data import load_mnist
+from mnist_desk.core.errors import JobCancelled, UserError
+from mnist_desk.core.files import atomic_write_bytes
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.core.predict import Predictor
 from mnist_desk.core.train import FitResult, fit
+
+EVAL_BATCH = 500
 
 
 @dataclass
@@ -32,10 +39,42 @@ class FineTuneReport:
     held_out: int
 
 
-def _accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray) -> float | None:
+def _accuracy(
+    predictor: Predictor,
+    images: np.ndarray | torch.Tensor,
+    labels: np.ndarray,
+    stop: Callable[[], bool],
+    batch_size: int = EVAL_BATCH,
+) -> float | None:
+    """Top-1 accuracy in batches: one forward pass over 10,000 digits costs gigabytes."""
     if len(labels) == 0:
         return None
-    return float((predictor.probabilities(images).argmax(1) == labels).mean())
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        stop()
+        batch = images[start : start + batch_size]
+        if isinstance(batch, torch.Tensor):
+            batch = batch.numpy().astype(np.float32) / 255.0
+        probs = predictor.probabilities(batch)
+        correct += int((probs.argmax(1) == labels[start : start + batch_size]).sum())
+    return correct / len(labels)
+
+
+def _record_source(result: FitResult, out_dir: Path, label: str) -> None:
+    """Name the extra digits by what they are, not by a temporary file that is gone."""
+    if result.best_path is not None and Path(result.best_path).exists():
+        checkpoint = load_checkpoint(result.best_path)
+        checkpoint.train_config["extra_train"] = label
+        save_checkpoint(checkpoint, result.best_path)
+    summary_path = out_dir / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(summary, dict) and isinstance(summary.get("config"), dict):
+        summary["config"]["extra_train"] = label
+        text = json.dumps(summary, indent=2).encode()
+        atomic_write_bytes(summary_path, lambda handle: handle.write(text))
 
 
 def fine_tune(
@@ -46,14 +85,30 @@ def fine_tune(
     should_stop: Callable[[], bool] | None = None,
     holdout: float = 0.3,
 ) -> FineTuneReport:
+    """Cancellable in every phase: loading, training, and both before/after evaluations."""
+    asked = should_stop or (lambda: False)
+
+    def stop() -> bool:
+        if asked():
+            raise JobCancelled("fine-tuning cancelled")
+        return False
+
     train_digits, held_digits = store.split(holdout=holdout, seed=config.seed)
     if not train_digits:
-        raise ValueError("Add a few of your own digits on the Draw tab first (keys 0–9).")
+        raise UserError("Add a few of your own digits on the Draw tab first (keys 0–9).")
     held_images, held_labels = store.arrays(held_digits)
     before = Predictor.from_path(checkpoint_path)
-    data = load_mnist(config.data, train_subset=config.train_subset, test_subset=config.test_subset)
-    mnist_images = data.test.images.numpy().astype(np.float32) / 255.0
-    mnist_labels = data.test.labels.numpy()
+    data = load_mnist(
+        config.data,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+        should_stop=stop,
+    )
+    mnist_images, mnist_labels = data.test.images, data.test.labels.numpy()
+    mnist_before = _accuracy(before, mnist_images, mnist_labels, stop)
+    mine_before = _accuracy(before, held_images, held_labels, stop)
+    count = len(train_digits)
+    source = f"my digits ({count} digit{'' if count == 1 else 's'})"
     with tempfile.TemporaryDirectory() as folder:
         npz = store.write_npz(Path(folder) / "mine.npz", train_digits)
         config = dataclasses.replace(
@@ -63,13 +118,14 @@ def fine_tune(
             extra_train=str(npz),
         )
         result = fit(config, on_progress=on_progress, should_stop=should_stop, data=data)
+    _record_source(result, Path(config.out), source)
     after = Predictor.from_path(result.best_path) if result.best_path else before
     return FineTuneReport(
         result=result,
-        mnist_before=_accuracy(before, mnist_images, mnist_labels),
-        mnist_after=_accuracy(after, mnist_images, mnist_labels),
-        mine_before=_accuracy(before, held_images, held_labels),
-        mine_after=_accuracy(after, held_images, held_labels),
-        trained_on=len(train_digits),
+        mnist_before=mnist_before,
+        mnist_after=_accuracy(after, mnist_images, mnist_labels, stop),
+        mine_before=mine_before,
+        mine_after=_accuracy(after, held_images, held_labels, stop),
+        trained_on=count,
         held_out=len(held_digits),
     )

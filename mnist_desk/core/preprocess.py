@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from mnist_desk.core.errors import UserError
+from mnist_desk.core.files import is_regular_file
 
 FIELD = 28
 BOX = 20
@@ -184,21 +185,32 @@ def _flatten_to_gray(image: Image.Image) -> np.ndarray:
         array = np.asarray(image, dtype=np.float32)
         peak = float(array.max()) or 1.0
         return np.clip(array / peak if peak > 1 else array, 0, 1)
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         image.mode == "P" and "transparency" in image.info
     )
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
         gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        alpha = rgba[..., 3]
-        if float(alpha.min()) < 0.99:
-            # Ink is what is opaque and differs from the transparent background's colour.
-            opaque_gray = gray[alpha > 0.5]
-            dark_ink = opaque_gray.size > 0 and float(np.median(opaque_gray)) < 0.5
-            ink = (1.0 - gray) if dark_ink else gray
-            return 1.0 - np.clip(ink * alpha, 0, 1)  # as dark ink on white, for the next step
-        return gray
+        return _flatten_alpha(gray, rgba[..., 3])
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def _flatten_alpha(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite onto the colour the transparent pixels carry, as a viewer without alpha would.
+
+    A palette PNG's transparent entry keeps its colour (usually the paper's), so flattening
+    onto it gives exactly the image without transparency. When that colour cannot be told
+    from the ink (a black "transparent black" under black ink), the opacity is the ink.
+    """
+    clear = alpha < 0.01
+    if not clear.any():
+        return gray
+    background = float(np.median(gray[clear]))
+    opaque = alpha > 0.5
+    contrast = float(np.abs(gray[opaque] - background).max()) if opaque.any() else 0.0
+    if contrast >= 0.25:
+        return np.clip(alpha * gray + (1.0 - alpha) * background, 0, 1)
+    return 1.0 - np.clip(alpha, 0, 1)  # dark ink on white, for the next step
 
 
 def image_ink(image: Image.Image) -> np.ndarray:
@@ -235,6 +247,18 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
     return result
 
 
+def check_image_file(path: str | os.PathLike) -> str:
+    """Refuse at once what cannot be an image file; a FIFO would block ``open`` forever."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise ImageError(f"{name} does not exist")
+    if os.path.isdir(name):
+        raise ImageError(f"{name} is a folder, not an image")
+    if not is_regular_file(name):
+        raise ImageError(f"{name} is not a regular file (a pipe or a device?), not an image")
+    return name
+
+
 def load_image_as_mnist(path: str | os.PathLike) -> np.ndarray:
     """Open an image file for ``predict`` and "Open image"; bad files raise ``ImageError``."""
     return read_image_file(path, image_to_mnist)
@@ -242,11 +266,7 @@ def load_image_as_mnist(path: str | os.PathLike) -> np.ndarray:
 
 def read_image_file(path: str | os.PathLike, reader):
     """``reader(image)`` on an image file; any way the file is bad becomes one ``ImageError``."""
-    name = os.fspath(path)
-    if not os.path.exists(name):
-        raise ImageError(f"{name} does not exist")
-    if os.path.isdir(name):
-        raise ImageError(f"{name} is a folder, not an image")
+    name = check_image_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

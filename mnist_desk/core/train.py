@@ -1,7 +1,25 @@
 """The training engine shared by ``mnist-desk train`` and the Train tab.
 
-``fit`` reports through ``on_progress`` and polls ``should_stop`` once per batch, so a GUI
-can draw curves and cancel within one batch without knowing anything about torch.
+``fit`` reads top to bottom like the classic MNIST example: ``build`` (data, model,
+optimizer, schedule), then per epoch ``train_one_epoch``, ``evaluate_epoch`` and
+``select_and_save``. It reports through ``on_progress`` and checks ``should_stop`` in every
+phase (between data files, each training batch, each evaluation batch), so a GUI can draw
+curves and cancel within one batch without knowing anything about torch.
+
+Losses and accuracies are summed on the device and read (``.item()``, a sync point) only when
+reported: per batch at most ``LOSS_READS_PER_S`` times a second, per epoch once.
+
+A run folder holds::
+
+    best.pt            the selected epoch's weights (checkpoint format, see checkpoint.py)
+    last.pt            the latest epoch's weights plus a ``resume`` entry: optimizer,
+                       scheduler, epoch, RNG states, history and best-so-far, so
+                       ``fit(config, resume=True)`` continues exactly where it stopped
+    history.json/.png  per-epoch metrics and their curves
+    summary.json       config, device, time, best metrics
+    epochs/epoch_000.pt  (only with ``keep_epochs``) the random initial weights, then
+    epochs/epoch_001.pt  … each epoch's weights with that epoch's metrics: ordinary
+                       checkpoints for the training timeline
 """
 
 from __future__ import annotations
@@ -9,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +41,7 @@ from torch import nn
 
 from mnist_desk.core.checkpoint import (
     Checkpoint,
+    CheckpointError,
     atomic_write_bytes,
     clean_state_dict,
     load_checkpoint,
@@ -33,15 +54,36 @@ from mnist_desk.core.data import (
     MnistSplit,
     batch_count,
     iterate_batches,
+    load_extra_digits,
     load_mnist,
 )
 from mnist_desk.core.device import device_label, seed_everything, select_device
+from mnist_desk.core.errors import JobCancelled, UserError
 from mnist_desk.core.models import build_model
+from mnist_desk.core.runs import (
+    RunFolderError,
+    RunRecord,
+    RunsTable,
+    holds_run,
+    run_folder_lock,
+)
+
+LOSS_READS_PER_S = 10  # how often a batch's loss is copied to the host for progress reports
+LAST_NAME = "last.pt"
+EPOCHS_DIR = "epochs"
+
+
+class TrainingDiverged(UserError):
+    """The loss or the weights stopped being finite numbers."""
 
 
 @dataclass
 class Progress:
-    """One report from the engine: ``kind`` is "start", "batch" or "epoch"."""
+    """One report from the engine: ``kind`` is "start", "batch" or "epoch".
+
+    For "batch", ``loss`` is the real loss of batch ``loss_batch`` (read at most
+    ``LOSS_READS_PER_S`` times a second), not an estimate.
+    """
 
     kind: str
     epoch: int
@@ -53,6 +95,7 @@ class Progress:
     elapsed_s: float = 0.0
     epoch_metrics: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    loss_batch: int = 0
 
     @property
     def fraction(self) -> float:
@@ -100,6 +143,12 @@ class FitResult:
     best_metrics: dict[str, float]
 
 
+def _check(should_stop: Callable[[], bool] | None, what: str) -> None:
+    if should_stop is not None and should_stop():
+        raise JobCancelled(f"{what} was cancelled")
+
+
+# ----- evaluation --------------------------------------------------------------------------
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -110,31 +159,52 @@ def evaluate(
     should_stop: Callable[[], bool] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
+    """Every prediction and probability (for the confusion matrix and the Mistakes tab)."""
     model.eval()
-    total_loss, probs, preds = 0.0, [], []
+    total_loss = torch.zeros((), device=device)
+    probs, preds = [], []
     n_batches = batch_count(len(split), batch_size)
-    for i, (x, y) in enumerate(
-        iterate_batches(split.to(device), batch_size, shuffle=False, normalization=normalization)
-    ):
-        if should_stop is not None and should_stop():
-            raise InterruptedError("evaluation cancelled")
+    batches = iterate_batches(split.to(device), batch_size, False, normalization=normalization)
+    for i, (x, y) in enumerate(batches, start=1):
+        _check(should_stop, "evaluation")
         logits = model(x).float()
-        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        total_loss += F.cross_entropy(logits, y, reduction="sum")
         p = logits.softmax(dim=1)
         probs.append(p.cpu())
         preds.append(p.argmax(dim=1).cpu())
         if on_batch:
-            on_batch(i + 1, n_batches)
+            on_batch(i, n_batches)
     labels = split.labels.cpu().numpy()
     predictions = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
-    n = max(len(split), 1)
     return EvalResult(
-        loss=total_loss / n,
+        loss=total_loss.item() / max(len(split), 1),
         accuracy=float((predictions == labels).mean()) if len(labels) else 0.0,
         predictions=predictions,
         probabilities=torch.cat(probs).numpy() if probs else np.zeros((0, 10), np.float32),
         labels=labels,
     )
+
+
+@torch.no_grad()
+def measure(
+    model: nn.Module,
+    split: MnistSplit,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None = None,
+    batch_size: int = 1000,
+) -> tuple[float, float]:
+    """(mean loss, accuracy) with the sums kept on the device: one sync at the end."""
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    for x, y in iterate_batches(split.to(device), batch_size, shuffle=False):
+        _check(should_stop, "evaluation")
+        logits = model(x).float()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum")
+        correct += (logits.argmax(dim=1) == y).sum()
+    n = max(len(split), 1)
+    loss, right = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()
+    return loss / n, right / n
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -169,177 +239,269 @@ def make_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
     return None, False
 
 
-def load_extra_digits(path: str) -> MnistSplit:
-    """Extra labelled 28x28 digits (e.g. the person's own drawings) as an ``.npz``."""
-    with np.load(path) as archive:
-        images = torch.from_numpy(np.asarray(archive["images"], dtype=np.uint8))
-        labels = torch.from_numpy(np.asarray(archive["labels"], dtype=np.int64))
-    return MnistSplit(images, labels)
-
-
 def _merge(a: MnistSplit, b: MnistSplit, repeat: int = 1) -> MnistSplit:
     images = torch.cat([a.images] + [b.images] * repeat)
     labels = torch.cat([a.labels] + [b.labels] * repeat)
     return MnistSplit(images, labels)
 
 
-def fit(
+@dataclass
+class TrainingRun:
+    """What ``build`` makes and the phases share; ``history`` and best-so-far grow per epoch."""
+
+    config: TrainConfig
+    device: torch.device
+    data: MnistData
+    train_split: MnistSplit
+    model: nn.Module
+    train_model: nn.Module  # ``model`` or its torch.compile wrapper
+    model_args: dict[str, Any]
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    per_batch_schedule: bool
+    steps: int
+    generator: torch.Generator  # the data-order (and augmentation) generator
+    out_dir: Path
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_score: float = -math.inf
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    best_path: Path | None = None
+    first_epoch: int = 1
+
+
+def _load_data(config: TrainConfig, should_stop) -> MnistData:
+    return load_mnist(
+        config.data,
+        val_split=config.val_split,
+        seed=config.seed,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+        should_stop=should_stop,
+    )
+
+
+def _initial_model(config: TrainConfig, resume_from: Checkpoint | None):
+    """(model, model_args): from the resumed run, the fine-tune start, or fresh weights."""
+    start = resume_from
+    if start is None and config.init_from:
+        start = load_checkpoint(config.init_from)
+    if start is None:
+        return build_model(config.model), {}
+    if start.model_name != config.model:
+        raise UserError(
+            f"Cannot train a {config.model} from {start.path}: it holds a {start.model_name}."
+        )
+    return start.build(), dict(start.model_args)
+
+
+def build(
     config: TrainConfig,
-    on_progress: Callable[[Progress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
     data: MnistData | None = None,
-) -> FitResult:
-    """Train ``config.model`` and keep the best checkpoint in ``config.out``/best.pt."""
-    report = on_progress or (lambda _event: None)
-    stop = should_stop or (lambda: False)
-    started = time.perf_counter()
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = False,
+) -> TrainingRun:
+    """Seed, load data, make model, optimizer and schedule; restore ``last.pt`` on resume."""
     generator = seed_everything(config.seed)
     device = select_device(config.device)
+    saved = _read_last(Path(config.out)) if resume else None
+    if saved is not None:
+        _check_resumable(saved[1]["train_config"], saved[1]["resume"]["epoch"], config)
     if data is None:
-        data = load_mnist(
-            config.data,
-            val_split=config.val_split,
-            seed=config.seed,
-            train_subset=config.train_subset,
-            test_subset=config.test_subset,
-        )
+        data = _load_data(config, should_stop)
     train_split = data.train
     if config.extra_train:
-        extra = load_extra_digits(config.extra_train)
-        train_split = _merge(train_split, extra, repeat=config.extra_repeat)
-    train_split = train_split.to(device)
-    out_dir = Path(config.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    model_args: dict = {}
-    if config.init_from:
-        start = load_checkpoint(config.init_from)
-        if start.model_name != config.model:
-            raise ValueError(
-                f"Cannot fine-tune: {config.init_from} is a {start.model_name}, "
-                f"not a {config.model}."
-            )
-        model_args = start.model_args
-        model = start.build()
-    else:
-        model = build_model(config.model)
+        train_split = _merge(
+            train_split, load_extra_digits(config.extra_train), config.extra_repeat
+        )
+    _check(should_stop, "building the model")
+    model, model_args = _initial_model(config, saved[0] if saved else None)
     model = model.to(device)
-    train_model: nn.Module = model
+    train_model = model
     if config.compile and device.type == "cuda":
         train_model = torch.compile(model)
     optimizer = make_optimizer(config, model)
     steps = batch_count(len(train_split), config.batch_size)
     scheduler, per_batch = make_scheduler(config, optimizer, steps)
-    use_amp = config.amp and device.type == "cuda"
+    run = TrainingRun(
+        config,
+        device,
+        data,
+        train_split.to(device),
+        model,
+        train_model,
+        model_args,
+        optimizer,
+        scheduler,
+        per_batch,
+        steps,
+        generator,
+        Path(config.out),
+    )
+    if saved is not None:
+        _restore(run, saved[1]["resume"])
+    elif config.keep_epochs:
+        _save_epoch_snapshot(run, {"epoch": 0})
+    _check(should_stop, "building the model")
+    return run
 
-    history: list[dict[str, float]] = []
-    best_score, best_metrics, best_path = -math.inf, {}, None
-    cancelled = False
-    report(Progress("start", 0, config.epochs, 0, steps, message=device_label(device)))
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        epoch_start = time.perf_counter()
-        seen, loss_sum, correct = 0, 0.0, 0
-        batches = iterate_batches(
-            train_split, config.batch_size, True, generator, augment=config.augment
-        )
-        for i, (x, y) in enumerate(batches, start=1):
-            if stop():
-                cancelled = True
-                break
-            autocast = (
-                torch.autocast("cuda", dtype=torch.bfloat16)
-                if use_amp
-                else contextlib.nullcontext()
+
+# ----- one epoch ---------------------------------------------------------------------------
+class _FiniteWatch:
+    """Remembers on the device the first batch whose loss was not finite.
+
+    A few tiny tensor ops per batch and no sync; ``read`` syncs together with the loss that is
+    being read anyway, and raises ``TrainingDiverged`` naming epoch and batch.
+    """
+
+    def __init__(self, device: torch.device, epoch: int) -> None:
+        self.epoch = epoch
+        self.first_bad = torch.zeros((), dtype=torch.float32, device=device)  # 0: none yet
+        self.bad_value = torch.zeros((), dtype=torch.float32, device=device)
+
+    def watch(self, loss: torch.Tensor, batch: int) -> None:
+        newly = ~torch.isfinite(loss) & (self.first_bad == 0)
+        self.first_bad = torch.where(newly, float(batch), self.first_bad)
+        self.bad_value = torch.where(newly, loss, self.bad_value)
+
+    def read(self, loss: torch.Tensor) -> float:
+        value, first_bad, bad_value = torch.stack([loss, self.first_bad, self.bad_value]).tolist()
+        if first_bad:
+            kind = "NaN" if math.isnan(bad_value) else "infinite"
+            raise TrainingDiverged(
+                f"Training stopped: the loss became {kind} at epoch {self.epoch}, batch "
+                f"{int(first_bad)}; lower the learning rate."
             )
-            with autocast:
-                logits = train_model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None and per_batch:
-                scheduler.step()
-            batch_loss = loss.item()
-            seen += y.shape[0]
-            loss_sum += batch_loss * y.shape[0]
-            correct += (logits.argmax(1) == y).sum().item()
-            elapsed = time.perf_counter() - epoch_start
-            report(
-                Progress(
-                    "batch",
-                    epoch,
-                    config.epochs,
-                    i,
-                    steps,
-                    loss=batch_loss,
-                    images_per_s=seen / max(elapsed, 1e-9),
-                    elapsed_s=time.perf_counter() - started,
-                )
-            )
-        if cancelled:
-            break
-        if scheduler is not None and not per_batch:
-            scheduler.step()
-        epoch_seconds = time.perf_counter() - epoch_start
-        metrics = {
-            "epoch": epoch,
-            "train_loss": loss_sum / max(seen, 1),
-            "train_acc": correct / max(seen, 1),
-            "epoch_seconds": epoch_seconds,
-            "images_per_s": seen / max(epoch_seconds, 1e-9),
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        if data.val is not None:
-            val = evaluate(model, data.val, device)
-            metrics.update(val_loss=val.loss, val_acc=val.accuracy)
-        test = evaluate(model, data.test, device)
-        metrics.update(test_loss=test.loss, test_acc=test.accuracy)
-        history.append(metrics)
-        criterion = (
-            config.select_by if data.val is not None or config.select_by != "val" else "last"
-        )
-        score = {"val": metrics.get("val_acc", 0.0), "test": metrics["test_acc"]}.get(
-            criterion, float(epoch)
-        )
-        if score >= best_score:
-            best_score, best_metrics = score, dict(metrics, selected_by=criterion)
-            checkpoint = Checkpoint(
-                model_name=config.model,
-                state_dict=clean_state_dict(model),
-                model_args=model_args,
-                normalization=NORMALIZATION,
-                train_config=config.to_dict(),
-                metrics=best_metrics,
-            )
-            best_path = save_checkpoint(checkpoint, out_dir / "best.pt")
-        save_history(history, out_dir)
+        return value
+
+
+def _step(run: TrainingRun, x: torch.Tensor, y: torch.Tensor):
+    """One optimisation step; returns (loss, logits) still on the device."""
+    use_amp = run.config.amp and run.device.type == "cuda"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
+    with autocast:
+        logits = run.train_model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=run.config.label_smoothing)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    if run.scheduler is not None and run.per_batch_schedule:
+        run.scheduler.step()
+    return loss.detach(), logits.detach()
+
+
+def train_one_epoch(
+    run: TrainingRun,
+    epoch: int,
+    report: Callable[[Progress], None],
+    should_stop: Callable[[], bool] | None = None,
+    started: float | None = None,
+) -> dict[str, float]:
+    """Train one pass over the data; returns the epoch's training metrics."""
+    run.model.train()
+    epoch_start = time.perf_counter()
+    started = epoch_start if started is None else started
+    loss_sum = torch.zeros((), device=run.device)
+    correct = torch.zeros((), device=run.device)
+    finite = _FiniteWatch(run.device, epoch)
+    seen, last_read, shown_loss, shown_batch = 0, -math.inf, math.nan, 0
+    batches = iterate_batches(
+        run.train_split, run.config.batch_size, True, run.generator, augment=run.config.augment
+    )
+    for i, (x, y) in enumerate(batches, start=1):
+        _check(should_stop, "training")
+        loss, logits = _step(run, x, y)
+        seen += y.shape[0]
+        loss_sum += loss * y.shape[0]
+        correct += (logits.argmax(1) == y).sum()
+        finite.watch(loss, i)
+        now = time.perf_counter()
+        if i == run.steps or now - last_read >= 1.0 / LOSS_READS_PER_S:
+            shown_loss, shown_batch, last_read = finite.read(loss), i, now
         report(
             Progress(
-                "epoch",
+                "batch",
                 epoch,
-                config.epochs,
-                steps,
-                steps,
-                loss=metrics["train_loss"],
-                images_per_s=metrics["images_per_s"],
-                elapsed_s=time.perf_counter() - started,
-                epoch_metrics=metrics,
+                run.config.epochs,
+                i,
+                run.steps,
+                loss=shown_loss,
+                images_per_s=seen / max(now - epoch_start, 1e-9),
+                elapsed_s=now - started,
+                loss_batch=shown_batch,
             )
         )
-    seconds = time.perf_counter() - started
-    summary = {
-        "config": config.to_dict(),
-        "device": device_label(device),
-        "seconds": seconds,
-        "cancelled": cancelled,
-        "best": best_metrics,
-        "best_path": str(best_path) if best_path else None,
+    finite.read(loss_sum)  # covers the batches since the last read
+    if run.scheduler is not None and not run.per_batch_schedule:
+        run.scheduler.step()
+    seconds = time.perf_counter() - epoch_start
+    loss_total, right = torch.stack([loss_sum, correct]).tolist()
+    return {
+        "epoch": epoch,
+        "train_loss": loss_total / max(seen, 1),
+        "train_acc": right / max(seen, 1),
+        "epoch_seconds": seconds,
+        "images_per_s": seen / max(seconds, 1e-9),
+        "lr": run.optimizer.param_groups[0]["lr"],
     }
-    atomic_write_bytes(
-        out_dir / "summary.json", lambda h: h.write(json.dumps(summary, indent=2).encode())
+
+
+def evaluate_epoch(run: TrainingRun, should_stop=None) -> dict[str, float]:
+    """Validation (if any) and test loss and accuracy; cancellable within one batch."""
+    metrics = {}
+    if run.data.val is not None:
+        metrics["val_loss"], metrics["val_acc"] = measure(
+            run.model, run.data.val, run.device, should_stop
+        )
+    metrics["test_loss"], metrics["test_acc"] = measure(
+        run.model, run.data.test, run.device, should_stop
     )
-    return FitResult(history, best_path, cancelled, device_label(device), seconds, best_metrics)
+    return metrics
+
+
+# ----- select and save ---------------------------------------------------------------------
+def _check_weights(run: TrainingRun, epoch: int) -> None:
+    """The last step of an epoch can break the weights while its loss was still finite."""
+    finite = torch.stack([p.detach().isfinite().all() for p in run.model.parameters()]).all()
+    if not finite.item():
+        raise TrainingDiverged(
+            f"Training stopped: the weights stopped being finite numbers in epoch {epoch}; "
+            "lower the learning rate."
+        )
+
+
+def _checkpoint(run: TrainingRun, metrics: dict[str, Any]) -> Checkpoint:
+    return Checkpoint(
+        model_name=run.config.model,
+        state_dict=clean_state_dict(run.model),
+        model_args=run.model_args,
+        normalization=NORMALIZATION,
+        train_config=run.config.to_dict(),
+        metrics=metrics,
+    )
+
+
+def _save_epoch_snapshot(run: TrainingRun, metrics: dict[str, Any]) -> None:
+    path = run.out_dir / EPOCHS_DIR / f"epoch_{int(metrics['epoch']):03d}.pt"
+    save_checkpoint(_checkpoint(run, metrics), path)
+
+
+def select_and_save(run: TrainingRun, metrics: dict[str, float]) -> None:
+    """Record the epoch, keep it as best.pt if it scores best, then write last.pt."""
+    epoch = int(metrics["epoch"])
+    _check_weights(run, epoch)
+    run.history.append(metrics)
+    has_val = run.data.val is not None
+    criterion = run.config.select_by if has_val or run.config.select_by != "val" else "last"
+    score = {"val": metrics.get("val_acc", 0.0), "test": metrics["test_acc"]}.get(
+        criterion, float(epoch)
+    )
+    if score >= run.best_score:
+        run.best_score, run.best_metrics = score, dict(metrics, selected_by=criterion)
+        run.best_path = save_checkpoint(_checkpoint(run, run.best_metrics), run.out_dir / "best.pt")
+    if run.config.keep_epochs:
+        _save_epoch_snapshot(run, metrics)
+    save_history(run.history, run.out_dir)
+    _save_last(run, metrics)  # last, so a crash before it redoes this epoch on resume
 
 
 def save_history(history: list[dict[str, float]], out_dir: Path) -> None:
@@ -349,3 +511,243 @@ def save_history(history: list[dict[str, float]], out_dir: Path) -> None:
     atomic_write_bytes(out_dir / "history.json", lambda h: h.write(text))
     image = plot_history(history)
     atomic_write_bytes(out_dir / "history.png", lambda h: image.save(h, format="PNG"))
+
+
+# ----- resume ------------------------------------------------------------------------------
+def _rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Every generator the run draws from, as tensors and plain lists (weights_only-safe)."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, py_state, py_gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": {"version": version, "state": list(py_state), "gauss": py_gauss},
+        "data": generator.get_state(),
+    }
+
+
+def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    n = state["numpy"]
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["gauss"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    generator.set_state(state["data"])
+
+
+def _save_last(run: TrainingRun, metrics: dict[str, Any]) -> None:
+    payload = _checkpoint(run, metrics).to_payload()
+    payload["resume"] = {
+        "epoch": int(metrics["epoch"]),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
+        "rng": _rng_state(run.generator),
+        "history": run.history,
+        "best_score": run.best_score,
+        "best_metrics": run.best_metrics,
+    }
+    atomic_write_bytes(run.out_dir / LAST_NAME, lambda h: torch.save(payload, h))
+
+
+def _read_last(run_dir: Path) -> tuple[Checkpoint, dict[str, Any]]:
+    """(checkpoint, raw payload) of ``run_dir/last.pt``, or a one-sentence error."""
+    path = Path(run_dir) / LAST_NAME
+    if not path.exists():
+        raise RunFolderError(
+            f"{run_dir} has no {LAST_NAME} to resume from (the run ended before its first "
+            "epoch, or an older version made it)."
+        )
+    checkpoint = load_checkpoint(path)
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    state = payload.get("resume")
+    if not isinstance(state, dict) or not {"epoch", "optimizer", "rng"} <= state.keys():
+        raise CheckpointError(f"{path} lacks the resume state; it cannot be continued.")
+    return checkpoint, payload
+
+
+def _check_resumable(saved_config: dict, done: int, config: TrainConfig) -> None:
+    if done >= config.epochs:
+        raise RunFolderError(
+            f"The run in {config.out} already finished its {done} "
+            f"epoch{'s' if done != 1 else ''}; ask for more epochs to train further."
+        )
+    planned = saved_config.get("epochs")
+    if config.schedule in ("cosine", "onecycle") and planned != config.epochs:
+        raise RunFolderError(
+            f"The run in {config.out} uses the {config.schedule} schedule, planned for "
+            f"{planned} epochs; it can only be resumed with that many."
+        )
+
+
+def _restore(run: TrainingRun, state: dict[str, Any]) -> None:
+    run.optimizer.load_state_dict(state["optimizer"])
+    if run.scheduler is not None and state.get("scheduler") is not None:
+        run.scheduler.load_state_dict(state["scheduler"])
+    run.history = [dict(m) for m in state.get("history", [])]
+    run.best_score = float(state.get("best_score", -math.inf))
+    run.best_metrics = dict(state.get("best_metrics") or {})
+    best = run.out_dir / "best.pt"
+    run.best_path = best if best.exists() else None
+    run.first_epoch = int(state["epoch"]) + 1
+    _set_rng_state(state["rng"], run.generator)
+
+
+def resume_config(run_dir: str | Path, **changes: Any) -> TrainConfig:
+    """The saved settings of the run in ``run_dir`` (``out`` set to it), with ``changes``.
+
+    Only ``epochs`` (to train further), ``device`` and ``data`` (where MNIST now is) should
+    change; anything else would make the continued run a different one.
+    """
+    checkpoint, payload = _read_last(Path(run_dir))
+    values = dict(checkpoint.train_config, out=str(run_dir))
+    values.update({k: v for k, v in changes.items() if v is not None})
+    config = TrainConfig.from_dict(values)
+    _check_resumable(checkpoint.train_config, int(payload["resume"]["epoch"]), config)
+    return config
+
+
+# ----- the whole run -----------------------------------------------------------------------
+class _RunRecorder:
+    """Keeps the run's row in the runs table current; a table it cannot write never stops
+    the training (the run folder itself is the record that matters)."""
+
+    def __init__(self, table: RunsTable | None, config: TrainConfig, resume: bool) -> None:
+        self.table = table
+        out = str(Path(config.out).resolve())
+        previous = table.get(out) if table is not None and resume else None
+        created = previous.created if previous else time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.record = RunRecord(
+            out,
+            config.model,
+            "running",
+            None,
+            None,
+            None,
+            0,
+            config.epochs,
+            created,
+            config.to_dict(),
+        )
+        self._write()
+
+    def update(self, run: TrainingRun | None, status: str = "running") -> None:
+        self.record.status = status
+        if run is not None:
+            best = run.best_metrics
+            self.record.best_path = str(run.best_path.resolve()) if run.best_path else None
+            self.record.test_acc = best.get("test_acc")
+            self.record.val_acc = best.get("val_acc")
+            self.record.epochs_done = len(run.history)
+        self._write()
+
+    def _write(self) -> None:
+        if self.table is None:
+            return
+        with contextlib.suppress(OSError, UserError):
+            self.table.upsert(self.record)
+
+
+def fit(
+    config: TrainConfig,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    data: MnistData | None = None,
+    resume: bool = False,
+    runs_table: RunsTable | None = None,
+) -> FitResult:
+    """Train ``config.model`` into the run folder ``config.out``; see the module docstring.
+
+    Cancelling returns a result with ``cancelled=True`` (best.pt and last.pt of the last
+    finished epoch stay); a folder that already holds a run is refused unless ``resume``.
+    """
+    report = on_progress or (lambda _event: None)
+    started = time.perf_counter()
+    out_dir = Path(config.out)
+    with run_folder_lock(out_dir):
+        if holds_run(out_dir) and not resume:
+            raise RunFolderError(
+                f"{out_dir} already holds a training run; resume it or choose another folder."
+            )
+        recorder = _RunRecorder(runs_table, config, resume)
+        run, cancelled = None, False
+        try:
+            run = build(config, data, should_stop, resume)
+            recorder.update(run)  # a resumed run shows its epochs so far
+            report(
+                Progress(
+                    "start",
+                    run.first_epoch - 1,
+                    config.epochs,
+                    0,
+                    run.steps,
+                    message=device_label(run.device),
+                )
+            )
+            for epoch in range(run.first_epoch, config.epochs + 1):
+                metrics = train_one_epoch(run, epoch, report, should_stop, started)
+                metrics.update(evaluate_epoch(run, should_stop))
+                select_and_save(run, metrics)
+                report(_epoch_event(run, metrics, started))
+                recorder.update(run)
+        except JobCancelled:
+            cancelled = True
+        except KeyboardInterrupt:
+            recorder.update(run, "cancelled")
+            raise
+        except BaseException:
+            recorder.update(run, "failed")
+            raise
+        result = _finish(run, config, cancelled, started)
+        recorder.update(run, "cancelled" if cancelled else "finished")
+        return result
+
+
+def _epoch_event(run: TrainingRun, metrics: dict[str, float], started: float) -> Progress:
+    return Progress(
+        "epoch",
+        int(metrics["epoch"]),
+        run.config.epochs,
+        run.steps,
+        run.steps,
+        loss=metrics["train_loss"],
+        images_per_s=metrics["images_per_s"],
+        elapsed_s=time.perf_counter() - started,
+        epoch_metrics=metrics,
+    )
+
+
+def _finish(
+    run: TrainingRun | None, config: TrainConfig, cancelled: bool, started: float
+) -> FitResult:
+    seconds = time.perf_counter() - started
+    if run is None:  # cancelled while loading data: nothing was written
+        return FitResult([], None, True, config.device, seconds, {})
+    summary = {
+        "config": config.to_dict(),
+        "device": device_label(run.device),
+        "seconds": seconds,
+        "cancelled": cancelled,
+        "best": run.best_metrics,
+        "best_path": str(run.best_path) if run.best_path else None,
+    }
+    atomic_write_bytes(
+        run.out_dir / "summary.json", lambda h: h.write(json.dumps(summary, indent=2).encode())
+    )
+    return FitResult(
+        run.history,
+        run.best_path,
+        cancelled,
+        device_label(run.device),
+        seconds,
+        run.best_metrics,
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 pg.setConfigOptions(antialias=True)
@@ -23,6 +23,17 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis = plot.getAxis(name)
         axis.setPen(text)
         axis.setTextPen(text)
+        # Epochs 1..3 must not read as "epoch (x0.001)": no SI-prefix rescaling of any axis.
+        axis.enableAutoSIPrefix(False)
+    legend = plot.plotItem.legend
+    if legend is not None:
+        translucent = QColor(background)
+        translucent.setAlpha(200)
+        legend.setBrush(translucent)
+        legend.setPen(text)
+        legend.setLabelTextColor(text)
+        for _sample, label in legend.items:
+            label.setText(label.text, color=text)
 
 
 def restyle_charts(root: QWidget) -> None:
@@ -59,7 +70,9 @@ class ProbabilityBars(pg.PlotWidget):
         self.setXRange(0, 1.0, padding=0.02)
         self.getAxis("bottom").setLabel("probability")
         self.setMinimumHeight(160)
-        self._bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#3b82f6")
+        self._bars = pg.BarGraphItem(
+            x0=[], y=[], height=0.7, width=[], brush="#3b82f6", pen=pg.mkPen(None)
+        )
         self.addItem(self._bars)
         _, text = _theme_colours()
         # Ten labels made once and reused: rebuilding items on every drawing is what made the
@@ -69,15 +82,16 @@ class ProbabilityBars(pg.PlotWidget):
             label.hide()
             self.addItem(label)
         self.values: list[tuple[int, float]] = []
+        self._with_numbers = True
+        self._inside: list[tuple[bool, str] | None] = [None] * 10
         self._shown_k = -1
 
     def restyle(self) -> None:
-        _, text = _theme_colours()
-        for label in self._labels:
-            label.setColor(text)
+        self.set_top_k(self.values, self._with_numbers)
 
-    def set_top_k(self, ranked: list[tuple[int, float]]) -> None:
+    def set_top_k(self, ranked: list[tuple[int, float]], numbers: bool = True) -> None:
         self.values = list(ranked)
+        self._with_numbers = numbers
         n = len(ranked)
         ys = list(range(n - 1, -1, -1))
         widths = [p for _, p in ranked]
@@ -87,14 +101,26 @@ class ProbabilityBars(pg.PlotWidget):
         if n != self._shown_k:
             self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
             self._shown_k = n
+        _, text = _theme_colours()
         for i, label in enumerate(self._labels):
-            if i < n:
+            if i < n and numbers:
                 p = ranked[i][1]
                 label.setText(f"{p * 100:.1f}%")
-                label.setPos(min(p, 0.82) + 0.01, ys[i])
+                # A long bar carries its number inside (right-aligned, white), so "93.2%" is
+                # never pushed past the plot's edge however narrow the panel is.
+                inside = p >= 0.5
+                if self._inside[i] != (inside, text.name()):  # restyling text costs: only on change
+                    self._inside[i] = (inside, text.name())
+                    label.setAnchor((1, 0.5) if inside else (0, 0.5))
+                    label.setColor("w" if inside else text)
+                label.setPos(p - 0.01 if inside else p + 0.01, ys[i])
                 label.show()
             else:
                 label.hide()
+
+    def show_empty(self) -> None:
+        """All ten digits at 0, so an empty pad still shows what the chart will hold."""
+        self.set_top_k([(d, 0.0) for d in range(10)], numbers=False)
 
 
 class CurvesPlot(pg.PlotWidget):
@@ -103,12 +129,16 @@ class CurvesPlot(pg.PlotWidget):
     COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
     FAINT = "#9ca3af"  # per-batch traces
 
-    def __init__(self, title: str, legend_at_bottom: bool = False, parent: QWidget | None = None):
+    def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
-        _style_plot(self)
         self.setTitle(title)
-        # Accuracy rises to the top right, loss falls to the bottom: keep the legend clear of it.
-        self.addLegend(offset=(-10, -10) if legend_at_bottom else (-10, 10))
+        # The legend sits in the top-right corner on a translucent background, and the y range
+        # keeps a band as tall as the legend free of data: it never hides a curve.
+        legend = self.addLegend(offset=(-4, 4), colCount=2, verSpacing=-8, labelTextSize="8pt")
+        legend.hide()
+        legend.geometryChanged.connect(self._fit_y)
+        self.plotItem.vb.sigResized.connect(self._fit_y)
+        _style_plot(self)
         self.getAxis("bottom").setLabel("epoch")
         self.showGrid(x=True, y=True, alpha=0.2)
         self._curves: dict[str, pg.PlotDataItem] = {}
@@ -122,6 +152,7 @@ class CurvesPlot(pg.PlotWidget):
         legend = self.plotItem.legend
         if legend is not None:
             legend.clear()
+            legend.hide()  # an empty legend is a stray little box in the corner
 
     def append(self, series: str, x: float, y: float) -> None:
         xs, ys = self.data.setdefault(series, ([], []))
@@ -142,6 +173,20 @@ class CurvesPlot(pg.PlotWidget):
                 name=series,
             )
         self._curves[series].setData(xs, ys)
+        self.plotItem.legend.show()
+        self._fit_y()
+
+    def _fit_y(self, *_args) -> None:
+        values = [y for _, ys in self.data.values() for y in ys if np.isfinite(y)]
+        if not values:
+            return
+        low, high = min(values), max(values)
+        span = max(high - low, 1e-6)
+        legend, height = self.plotItem.legend, self.plotItem.vb.height()
+        band = legend.boundingRect().height() + 10 if legend.isVisible() else 0
+        share = min(band / height, 0.6) if height > 0 else 0.35
+        top = high + 0.03 * span + share * span / (1 - share)
+        self.setYRange(low - 0.05 * span, top, padding=0)
 
 
 class HeatMap(pg.PlotWidget):
@@ -166,7 +211,29 @@ class HeatMap(pg.PlotWidget):
         self.matrix = np.zeros((10, 10), dtype=np.int64)
         self.setRange(xRange=(0, 10), yRange=(0, 10), padding=0.02)
         self.scene().sigMouseClicked.connect(self._on_click)
+        self.plotItem.vb.sigResized.connect(self._fit_text)
         self.setToolTip("Click a cell to show those digits in the gallery.")
+
+    def cell_pixels(self) -> float:
+        """The side of one cell on screen, in pixels (the aspect is locked: cells are square)."""
+        vb = self.plotItem.vb
+        origin, one = vb.mapViewToScene(QPointF(0, 0)), vb.mapViewToScene(QPointF(1, 1))
+        return min(abs(one.x() - origin.x()), abs(one.y() - origin.y()))
+
+    def _fit_text(self, *_args) -> None:
+        """Scale the counts to the cell, so "1060" fits inside its square at any window size."""
+        cell = self.cell_pixels()
+        longest = max((len(item.textItem.toPlainText()) for item in self._texts), default=1)
+        font = QFont()
+        fits = False
+        for size in range(12, 5, -1):
+            font.setPixelSize(size)
+            if QFontMetricsF(font).horizontalAdvance("8" * max(longest, 3)) <= cell - 4:
+                fits = True
+                break
+        for item in self._texts:  # too small to read at all: colours only, no overflow
+            item.setFont(font)
+            item.setVisible(fits)
 
     def set_matrix(self, matrix: np.ndarray) -> None:
         self.matrix = np.asarray(matrix)
@@ -182,9 +249,11 @@ class HeatMap(pg.PlotWidget):
                 if value == 0:
                     continue
                 item = pg.TextItem(str(value), color="w" if t != p else "k", anchor=(0.5, 0.5))
+                item.textItem.document().setDocumentMargin(0)
                 item.setPos(p + 0.5, t + 0.5)
                 self.addItem(item)
                 self._texts.append(item)
+        self._fit_text()
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
         point = self.plotItem.vb.mapSceneToView(scene_pos)

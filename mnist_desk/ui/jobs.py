@@ -37,8 +37,11 @@ class _JobWorker(QObject):
 
     def _on_progress(self, event: Any, force: bool = False) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_progress < self._min_interval:
-            return  # a progress bar needs no more than ``rate`` updates a second
+        # Only routine per-batch reports are thinned out (a progress bar needs no more than
+        # ``rate`` a second); an epoch's summary or a start/end event always gets through.
+        routine = getattr(event, "kind", "batch") == "batch"
+        if routine and not force and now - self._last_progress < self._min_interval:
+            return
         self._last_progress = now
         self.progress.emit(event)
 

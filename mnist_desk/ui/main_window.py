@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Signal, Slot
+from PySide6.QtCore import QByteArray, QSize, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,6 +22,7 @@ from mnist_desk import __version__
 from mnist_desk.paths import resources_dir, runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import restyle_charts
+from mnist_desk.ui.messages import a_digit
 from mnist_desk.ui.my_digits_tab import digits_of_yours
 from mnist_desk.ui.pad import PadTab
 from mnist_desk.ui.theme import THEMES, apply_theme
@@ -31,6 +32,8 @@ from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
 class MainWindow(QMainWindow):
     load_model_requested = Signal(str)
     load_image_requested = Signal(str)
+    # Every tab fits at this size with nothing cut off (tested); fits a 1024×768 screen with a panel.
+    MINIMUM_SIZE = QSize(960, 660)
 
     def __init__(self, model_path: str | None = None) -> None:
         super().__init__()
@@ -41,7 +44,9 @@ class MainWindow(QMainWindow):
         self.settings = settings_io.open_settings()
         self.model_info: dict = {}
         self.active_model_path = ""
+        self.loading_model_path: str | None = None  # asked for, not loaded yet
         self._shut_down = False
+        self.setMinimumSize(self.MINIMUM_SIZE)
 
         self.tabs = QTabWidget()
         self.pad = PadTab()
@@ -80,7 +85,6 @@ class MainWindow(QMainWindow):
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):  # Qt 6.5+: follow the system live
             hints.colorSchemeChanged.connect(self._on_system_scheme)
-        self.refresh_model_list()
         first = model_path if model_path is not None else self._remembered_model()
         self.load_model(first)
 
@@ -265,21 +269,44 @@ class MainWindow(QMainWindow):
         if folder.exists():
             for best in sorted(folder.glob("*/best.pt"), key=lambda p: p.stat().st_mtime):
                 entries.append((f"Trained: {best.parent.name}", str(best)))
-        if self.active_model_path and self.active_model_path not in [p for _, p in entries]:
-            entries.append((Path(self.active_model_path).name, self.active_model_path))
-        self.pad.set_models(entries, self.active_model_path)
+        for path in (self.active_model_path, self.loading_model_path):
+            if path and path not in [p for _, p in entries]:
+                entries.append((Path(path).name, path))
         self.network_tab.set_models(entries)
+        current = self.active_model_path
+        if self.loading_model_path is not None:
+            # Until the asked-for model has loaded, the box says so, instead of naming the
+            # model that happens to be active (at start-up: the shipped one, for seconds).
+            current = self.loading_model_path
+            entries = [
+                (f"Loading {label}…" if path == current else label, path) for label, path in entries
+            ]
+        self.pad.set_models(entries, current)
 
     @Slot(str)
     def load_model(self, path: str) -> None:
         self.statusBar().showMessage(f"Loading {Path(path).name if path else 'the shipped model'}…")
+        self.loading_model_path = path or ""
+        self.refresh_model_list()
         self.load_model_requested.emit(path or "")
+
+    def checkpoint_folder(self) -> str:
+        """Where the open dialog starts: the last folder used, else the runs, else home."""
+        last = settings_io.read(self.settings, "model/last_folder", "", str)
+        for folder in (Path(last) if last else None, runs_dir(), Path.home()):
+            if folder is not None and folder.is_dir():
+                return str(folder)
+        return ""
 
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open checkpoint", str(runs_dir()), "Checkpoints (*.pt *.pth);;All files (*)"
+            self,
+            "Open checkpoint",
+            self.checkpoint_folder(),
+            "Checkpoints (*.pt *.pth);;All files (*)",
         )
         if path:
+            self.settings.setValue("model/last_folder", str(Path(path).parent))
             self.load_model(path)
 
     @Slot(dict)
@@ -291,6 +318,7 @@ class MainWindow(QMainWindow):
         loaded = info.get("path", "")
         shipped = str(default_checkpoint_path())
         self.active_model_path = "" if not loaded or loaded == shipped else loaded
+        self.loading_model_path = None
         self.settings.setValue("model/last", self.active_model_path)
         acc = info.get("test_acc")
         acc_text = f" · test accuracy {acc * 100:.2f}%" if isinstance(acc, float) else ""
@@ -310,6 +338,7 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, message: str) -> None:
         keep = "the previous model is still in use" if self.model_info else "no model is loaded"
         text = f"Could not load the model: {message.rstrip('.')} ({keep})."
+        self.loading_model_path = None
         self.pad.show_error(text)
         self.statusBar().showMessage(text, 10000)
         self.refresh_model_list()
@@ -345,7 +374,7 @@ class MainWindow(QMainWindow):
         self.pad.show_error("")
         self.my_digits_tab.reload()
         count = len(self.my_digits_tab.digits)
-        self.statusBar().showMessage(f"Kept as a {label} ({digits_of_yours(count)}).", 5000)
+        self.statusBar().showMessage(f"Kept as {a_digit(label)} ({digits_of_yours(count)}).", 5000)
         canvas.clear()
 
     @Slot(list, float)

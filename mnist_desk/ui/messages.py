@@ -14,3 +14,8 @@ def error_label() -> QLabel:
     label.setStyleSheet(f"color: {ERROR_COLOUR};")
     label.hide()
     return label
+
+
+def a_digit(digit: int) -> str:
+    """The digit with its article, as it is said: "a 7", "an 8"."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"

@@ -24,6 +24,7 @@ from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.workers import EvalWorker, start_in_thread, stop_thread
 
 THUMB = 56
+DETAIL_HINT = "Click a digit to see the model's top guesses."
 
 
 class MistakesModel(QAbstractListModel):
@@ -131,7 +132,7 @@ class MistakesTab(QWidget):
 
         self.detail_bars = ProbabilityBars()
         self.detail_bars.setMaximumHeight(200)
-        self.detail_label = QLabel("Click a digit to see the model's top guesses.")
+        self.detail_label = QLabel(DETAIL_HINT)
         self.detail_label.setWordWrap(True)
         self.open_button = QPushButton("Open on pad")
         self.open_button.setToolTip("Show this digit on the Draw tab with the active model.")
@@ -234,6 +235,12 @@ class MistakesTab(QWidget):
             self.sort_combo.currentIndex() == 0,
         )
         self.count_label.setText(f"{self.model.rowCount()} digits")
+        self._clear_detail()
+
+    def _clear_detail(self) -> None:
+        """The gallery was rebuilt: nothing is selected, so the panel must not describe a digit."""
+        self.detail_label.setText(DETAIL_HINT)
+        self.detail_bars.set_top_k([])
         self.open_button.setEnabled(False)
 
     def current_test_index(self) -> int | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRect, Qt, Signal, Slot
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,8 +12,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,7 +31,67 @@ from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
 
-PREVIEW_SIDE = 168
+PREVIEW_SIDE = 140  # 5 screen pixels per MNIST pixel
+ERROR_LINES = 3
+
+
+def _fixed_lines(label: QLabel, lines: int) -> None:
+    """Give a wrapped label a fixed height of ``lines`` lines and let it take any width."""
+    label.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 2)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _fit_lines(label: QLabel, text: str, lines: int) -> str:
+    """Shorten ``text`` (with "…") until it wraps into ``lines`` lines of the label's width;
+    the full text stays in the tooltip."""
+    metrics = label.fontMetrics()
+    width = max(label.width(), label.minimumWidth(), 200)
+    limit = metrics.lineSpacing() * lines
+
+    def height(candidate: str) -> int:
+        flags = Qt.TextFlag.TextWordWrap
+        return metrics.boundingRect(QRect(0, 0, width, 10 * limit), flags, candidate).height()
+
+    if height(text) <= limit:
+        return text
+    words = text.split(" ")
+    while len(words) > 1 and height(" ".join(words) + "…") > limit:
+        words.pop()
+    return " ".join(words) + "…"
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box whose shown text ends in "…" when narrow (the full name is the tooltip),
+    so a long run name never widens the window or gets cut mid-letter."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.currentTextChanged.connect(self.sync_tooltip)
+
+    def sync_tooltip(self, *_args) -> None:
+        self.setToolTip(f"The model that reads your drawing: {self.currentText()}")
+
+    def shown_text(self) -> str:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        return self.fontMetrics().elidedText(
+            self.currentText(), Qt.TextElideMode.ElideRight, field.width() - 2
+        )
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 class PadTab(QWidget):
@@ -54,15 +118,22 @@ class PadTab(QWidget):
 
         self.digit_label = QLabel("…")
         font = QFont()
-        font.setPointSize(64)
+        font.setPointSize(56)
         font.setBold(True)
         self.digit_label.setFont(font)
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digit_label.setObjectName("predicted_digit")
+        self.digit_label.setFixedWidth(QFontMetrics(font).horizontalAdvance("8") * 2)
         self.state_label = QLabel("Loading model…")
-        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.state_label.setWordWrap(True)
+        _fixed_lines(self.state_label, 2)
+        # The error line has a slot of its own that is kept when empty: an error appearing or
+        # going never moves the pad or raises the window's minimum size (issue #10, item 4).
         self.error_label = error_label()
+        _fixed_lines(self.error_label, ERROR_LINES)
+        policy = self.error_label.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.error_label.setSizePolicy(policy)
 
         self.bars = ProbabilityBars()
         self.k_spin = QSpinBox()
@@ -77,6 +148,7 @@ class PadTab(QWidget):
         self.preview.setStyleSheet("background: black; border: 1px solid #555;")
         self.preview.setToolTip("The exact 28×28 image the model saw (MNIST-style).")
         self.preview_check = QCheckBox("Show the 28×28 image")
+        self.preview_check.setToolTip("Show the exact 28×28 image the model saw.")
         self.preview_check.setChecked(True)
         self.preview_check.toggled.connect(self.preview.setVisible)
         self.saliency_check = QCheckBox("Highlight what drove the answer")
@@ -89,9 +161,7 @@ class PadTab(QWidget):
         self.saliency_legend.setVisible(False)
         self.saliency_check.toggled.connect(self.saliency_legend.setVisible)
 
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("The model that reads your drawing.")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_combo = ElidedComboBox()
         self.model_combo.activated.connect(self._on_model_activated)
         self.open_model_button = QPushButton("Open checkpoint…")
         self.open_model_button.setToolTip("Use a checkpoint file (.pt) made by mnist-desk train.")
@@ -100,7 +170,13 @@ class PadTab(QWidget):
         self.pen_slider.setRange(4, 48)
         self.pen_slider.setValue(round(self.canvas.pen_width))
         self.pen_slider.setToolTip("Pen width (the default matches MNIST's stroke width).")
+        self.pen_slider.setMinimumWidth(120)
         self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(float(v)))
+        self.pen_value = QLabel()
+        self.pen_value.setFixedWidth(self.pen_value.fontMetrics().horizontalAdvance("48 px "))
+        self.pen_value.setToolTip("Pen width in pixels of the pad.")
+        self.pen_slider.valueChanged.connect(lambda v: self.pen_value.setText(f"{v} px"))
+        self.pen_value.setText(f"{self.pen_slider.value()} px")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         self.clear_button = QPushButton("Clear")
@@ -124,42 +200,58 @@ class PadTab(QWidget):
             action = menu.addAction(f"as {digit}")
             action.triggered.connect(lambda _=False, d=digit: self.add_my_digit.emit(d))
         self.add_button.setMenu(menu)
+        self.add_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
+        # Two rows under the canvas: the pen row keeps the slider a usable width, the button
+        # row is never squeezed (every button keeps its full text).
         self._init_number_mode()
-        tools = QHBoxLayout()
-        tools.addWidget(self.number_check)
-        tools.addWidget(QLabel("Pen"))
-        tools.addWidget(self.pen_slider, 1)
+        pen_row = QHBoxLayout()
+        pen_row.addWidget(self.number_check)
+        pen_row.addWidget(QLabel("Pen"))
+        pen_row.addWidget(self.pen_slider, 1)
+        pen_row.addWidget(self.pen_value)
+        buttons = QHBoxLayout()
         for button in (self.undo_button, self.redo_button, self.clear_button):
-            tools.addWidget(button)
-        tools.addWidget(self.add_button)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.add_button)
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
-        left.addLayout(tools)
+        left.addLayout(pen_row)
+        left.addLayout(buttons)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.open_model_button)
+        answer_row = QHBoxLayout()
+        answer_row.addWidget(self.digit_label)
+        answer_row.addWidget(self.state_label, 1)
         k_row = QHBoxLayout()
         k_row.addWidget(QLabel("Probabilities"))
         k_row.addStretch(1)
         k_row.addWidget(self.k_spin)
+        preview_row = QHBoxLayout()
+        preview_row.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignTop)
+        checks = QVBoxLayout()
+        checks.addWidget(self.preview_check)
+        checks.addWidget(self.saliency_check)
+        checks.addWidget(self.saliency_legend)  # beside the preview: showing it moves nothing
+        checks.addStretch(1)
+        preview_row.addLayout(checks, 1)
         right = QVBoxLayout()
         right.addLayout(model_row)
         right.addWidget(self.error_label)
-        right.addWidget(self.digit_label)
-        right.addWidget(self.state_label)
+        right.addLayout(answer_row)
         right.addWidget(self.number_strip)
         right.addLayout(k_row)
         right.addWidget(self.bars, 1)
-        right.addWidget(self.preview_check)
-        right.addWidget(self.saliency_check)
-        right.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self.saliency_legend)
+        right.addLayout(preview_row)
         right_widget = QWidget()
         right_widget.setLayout(right)
-        right_widget.setMinimumWidth(300)
-        right_widget.setMaximumWidth(420)
+        # Wide enough for the preview and its check boxes side by side, nothing cut off.
+        checks_width = max(c.sizeHint().width() for c in (self.preview_check, self.saliency_check))
+        right_widget.setMinimumWidth(max(320, PREVIEW_SIDE + checks_width + 24))
+        right_widget.setMaximumWidth(440)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(right_widget, 2)
@@ -245,7 +337,7 @@ class PadTab(QWidget):
         self.state_label.setText(
             "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
         )
-        self.bars.set_top_k([])
+        self.bars.show_empty()
         self.preview.setPixmap(digit_pixmap(np.zeros((28, 28)), PREVIEW_SIDE))
         if self.number_mode:
             self._show_number(None)
@@ -269,12 +361,14 @@ class PadTab(QWidget):
         index = self.model_combo.findData(current)
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
+        self.model_combo.sync_tooltip()
 
     def _on_model_activated(self, index: int) -> None:
         self.model_chosen.emit(self.model_combo.itemData(index) or "")
 
     def show_error(self, text: str) -> None:
-        self.error_label.setText(text)
+        self.error_label.setText(_fit_lines(self.error_label, text, ERROR_LINES))
+        self.error_label.setToolTip(text)
         self.error_label.setVisible(bool(text))
 
     @Slot(bool, bool)

@@ -179,7 +179,7 @@ class TrainTab(QWidget):
         left_widget.setMaximumWidth(380)
 
         self.loss_plot = CurvesPlot("loss")
-        self.acc_plot = CurvesPlot("accuracy", legend_at_bottom=True)
+        self.acc_plot = CurvesPlot("accuracy")
         export_button = QPushButton("Export curves as PNG…")
         export_button.clicked.connect(lambda: export_png(self.plots_widget, self))
         self.plots_widget = QWidget()

@@ -110,3 +110,98 @@ def test_weights_of_another_model_are_caught(tmp_path):
     torch.save(payload, tmp_path / "wrong.pt")
     with pytest.raises(CheckpointError, match="do not fit model 'cnn'"):
         load_checkpoint(tmp_path / "wrong.pt")
+
+
+def _desknet_payload(**model_args):
+    model = build_model("desknet", width=4)
+    payload = Checkpoint("desknet", clean_state_dict(model), model_args={"width": 4}).to_payload()
+    payload["model_args"].update(model_args)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "model_args, message",
+    [
+        ({"width": 2500}, r"width is 2500, outside 1\.\.256"),
+        ({"width": 4.5}, "not a whole number"),
+        ({"width": "wide"}, "not a number"),
+        ({"dropout": 1e9}, "dropout is 1000000000.0, outside"),
+        ({"dropout": float("nan")}, "dropout is nan"),
+        ({"num_classes": 12}, "num_classes is 12"),
+        ({"depth": 3}, "desknet has no argument 'depth'"),
+    ],
+)
+def test_model_args_are_checked_before_building(tmp_path, monkeypatch, model_args, message):
+    torch.save(_desknet_payload(**model_args), tmp_path / "m.pt")
+    from mnist_desk.core import models
+
+    built = []
+    monkeypatch.setattr(models.DeskNet, "__init__", lambda *a, **k: built.append(k))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path / "m.pt")
+    assert built == []  # refused before a single layer was allocated
+
+
+def test_arguments_for_a_model_without_any_are_refused(tmp_path):
+    payload = _checkpoint("cnn").to_payload()
+    payload["model_args"] = {"width": 8}
+    torch.save(payload, tmp_path / "m.pt")
+    with pytest.raises(CheckpointError, match="cnn has no argument 'width' .it takes none"):
+        load_checkpoint(tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(tmp_path, bad):
+    payload = _desknet_payload()
+    key = "features.0.weight"
+    payload["state_dict"][key] = payload["state_dict"][key].clone()
+    payload["state_dict"][key][0, 0, 0, 0] = bad
+    torch.save(payload, tmp_path / "nan.pt")
+    with pytest.raises(CheckpointError, match=f"non-finite weights .NaN or infinity in {key}"):
+        load_checkpoint(tmp_path / "nan.pt")
+
+
+@pytest.mark.parametrize(
+    "normalization",
+    [[0.13, 0.0], [0.13, -0.3], [float("nan"), 0.3], [0.13, float("inf")], [0.1], "ab", None],
+)
+def test_unusable_normalization_is_refused(tmp_path, normalization):
+    payload = _desknet_payload()
+    payload["normalization"] = normalization
+    torch.save(payload, tmp_path / "n.pt")
+    with pytest.raises(CheckpointError, match="unusable normalization"):
+        load_checkpoint(tmp_path / "n.pt")
+
+
+def test_a_good_desknet_with_bounded_args_loads(tmp_path):
+    payload = _desknet_payload(dropout=0.0, num_classes=10)
+    torch.save(payload, tmp_path / "ok.pt")
+    assert load_checkpoint(tmp_path / "ok.pt").model_args == {
+        "width": 4,
+        "dropout": 0.0,
+        "num_classes": 10,
+    }
+
+
+def test_a_fifo_is_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_checkpoint(fifo)
+
+
+def test_no_space_left_while_saving_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    from mnist_desk.core import files
+    from mnist_desk.core.errors import UserError
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(UserError, match=r"Could not write .*best\.pt: the disk is full\."):
+        save_checkpoint(_checkpoint(), tmp_path / "run" / "best.pt")
+    assert list((tmp_path / "run").iterdir()) == []  # no temporary left behind

@@ -95,3 +95,81 @@ def test_fine_tuning_on_my_digits_raises_accuracy_on_them(tmp_path, mnist_root):
     assert report.trained_on + report.held_out == 60
     assert report.mine_after > report.mine_before
     assert report.mnist_after > 0.5  # it still reads MNIST
+
+
+def _untrained_checkpoint(path):
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
+    from mnist_desk.core.models import build_model
+
+    return save_checkpoint(Checkpoint("cnn", clean_state_dict(build_model("cnn"))), path)
+
+
+def _tune_config(tmp_path, mnist_root, **changes):
+    from mnist_desk.core.config import TrainConfig
+
+    values = dict(
+        model="cnn",
+        epochs=1,
+        train_subset=200,
+        test_subset=1200,
+        data=str(mnist_root),
+        out=str(tmp_path / "tuned"),
+        device="cpu",
+    )
+    return TrainConfig(**{**values, **changes})
+
+
+def test_fine_tuning_evaluates_in_batches_and_names_the_digits_it_used(
+    tmp_path, mnist_root, monkeypatch
+):
+    import json
+
+    from mnist_desk.core.checkpoint import load_checkpoint
+    from mnist_desk.core.finetune import fine_tune
+    from mnist_desk.core.predict import Predictor
+
+    sizes = []
+    real = Predictor.probabilities
+
+    def spy(self, images):
+        sizes.append(len(images))
+        return real(self, images)
+
+    monkeypatch.setattr(Predictor, "probabilities", spy)
+    store = MyDigitStore(tmp_path / "mine")
+    _fill(store, styles=("plain",))
+    base = _untrained_checkpoint(tmp_path / "base.pt")
+    report = fine_tune(str(base), store, _tune_config(tmp_path, mnist_root), holdout=0.0)
+    assert max(sizes) <= 500 < 1200  # never the whole test set in one forward pass
+    assert sum(sizes) == 2 * 1200  # before and after, every digit once
+    recorded = load_checkpoint(report.result.best_path).train_config["extra_train"]
+    assert recorded == "my digits (10 digits)"
+    summary = json.loads((tmp_path / "tuned" / "summary.json").read_text())
+    assert summary["config"]["extra_train"] == "my digits (10 digits)"
+
+
+@pytest.mark.parametrize("stop_at", [1, 2, 3, 5])
+def test_fine_tuning_can_be_cancelled_in_every_phase(tmp_path, mnist_root, stop_at):
+    """Calls 1-4: before each of the four MNIST files; 5+: the before-evaluation batches."""
+    from mnist_desk.core.errors import JobCancelled
+    from mnist_desk.core.finetune import fine_tune
+
+    store = MyDigitStore(tmp_path / "mine")
+    _fill(store, styles=("plain",))
+    base = _untrained_checkpoint(tmp_path / "base.pt")
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) >= stop_at
+
+    with pytest.raises(JobCancelled):
+        fine_tune(
+            str(base),
+            store,
+            _tune_config(tmp_path, mnist_root),
+            should_stop=should_stop,
+            holdout=0.0,
+        )
+    assert len(calls) == stop_at  # it stopped at the first check that said so
+    assert not (tmp_path / "tuned" / "best.pt").exists()

@@ -166,3 +166,53 @@ def test_a_background_digit_is_read_as_it_is_and_strokes_add_to_it():
     longer, (height, width) = _longer_side(combined)
     assert width > 10  # the bar widened the ink box beyond the thin "1"
     assert Drawing([], pen, None).is_empty() and not Drawing(bar, pen, None).is_empty()
+
+
+def _grey_pencil_palette(tmp_path, digit, transparent):
+    """A soft grey pencil line, anti-aliased onto white, saved as a 64-colour palette PNG.
+
+    Most of its opaque pixels are lighter than mid-grey: the edges outnumber the core.
+    """
+    strokes, pen = our_digit(digit, "plain")
+    ink = np.pad(render_strokes(strokes, pen / 2, longest_side_px=800), 160)
+    grey = Image.fromarray(((1 - 0.45 * ink) * 255).astype(np.uint8))
+    small = grey.resize((ink.shape[1] // 8, ink.shape[0] // 8), Image.Resampling.BOX)
+    palette = small.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    path = tmp_path / f"{digit}{'-trns' if transparent else ''}.png"
+    if transparent:  # the paper's palette entry becomes transparent (a tRNS chunk)
+        palette.save(path, transparency=int(np.asarray(palette)[0, 0]))
+    else:
+        palette.save(path)
+    return path
+
+
+@pytest.mark.parametrize("digit", [7, 4])
+def test_a_palette_png_with_a_transparent_background_reads_as_without(tmp_path, digit):
+    plain = load_image_as_mnist(_grey_pencil_palette(tmp_path, digit, transparent=False))
+    see_through = _grey_pencil_palette(tmp_path, digit, transparent=True)
+    assert "transparency" in Image.open(see_through).info
+    np.testing.assert_allclose(load_image_as_mnist(see_through), plain, atol=0.02)
+
+
+def test_light_ink_on_a_transparent_black_background(tmp_path):
+    strokes, pen = our_digit(7, "plain")
+    ink = np.pad(render_strokes(strokes, pen, longest_side_px=120), 20)
+    rgba = np.zeros((*ink.shape, 4), np.uint8)
+    rgba[..., :3] = 255  # white ink; the transparent pixels are (0, 0, 0, 0)
+    rgba[..., 3] = (ink * 255).astype(np.uint8)
+    path = tmp_path / "white-on-clear.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    reference = load_image_as_mnist(_digit_png(tmp_path, "ref.png"))
+    assert np.abs(load_image_as_mnist(path) - reference).mean() < 0.03
+
+
+def test_a_fifo_named_png_is_refused_at_once(tmp_path):
+    import os
+    import time
+
+    fifo = tmp_path / "digit.png"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    started = time.perf_counter()
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image_as_mnist(fifo)
+    assert time.perf_counter() - started < 1.0

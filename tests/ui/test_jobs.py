@@ -83,3 +83,21 @@ def test_shutdown_cancels_and_waits(qtbot):
     assert time.perf_counter() - started < 2.0
     assert not any(j.thread.isRunning() for j in jobs)
     assert not runner.busy()
+
+
+def test_epoch_reports_are_never_thinned_out(qtbot, runner):
+    from mnist_desk.core.train import Progress
+
+    def chatty(*, should_stop, on_progress):
+        for epoch in range(1, 4):
+            for batch in range(50):
+                on_progress(Progress("batch", epoch, 3, batch, 50))
+            on_progress(Progress("epoch", epoch, 3, 50, 50))
+
+    seen = []
+    job = runner.submit("chatty", chatty)
+    job.progress.connect(lambda event: seen.append(event.kind))
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        pass
+    assert seen.count("epoch") == 3
+    assert seen.count("batch") < 150  # the routine ones are thinned

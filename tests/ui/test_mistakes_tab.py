@@ -57,3 +57,27 @@ def test_missing_data_is_explained(qtbot, make_window, tmp_path, monkeypatch):
     with qtbot.waitSignal(tab.evaluation_ended, timeout=30000):
         tab.evaluate_button.click()
     assert "is missing" in tab.error_label.text() and tab.evaluate_button.isEnabled()
+
+
+def test_the_detail_panel_follows_the_gallery_and_clears_when_filters_change(
+    qtbot, make_window, mnist_root, monkeypatch
+):
+    from mnist_desk.ui.mistakes_tab import DETAIL_HINT
+
+    _, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    first = tab.model.index(0)
+    qtbot.mouseClick(
+        tab.gallery.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=tab.gallery.visualRect(first).center(),
+    )
+    i = tab.model.test_index(0)
+    assert tab.detail_label.text().startswith(f"Test digit #{i}:")
+    assert tab.detail_bars.values and tab.open_button.isEnabled()
+
+    tab.true_filter.setFocus()
+    qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)  # a new filter: the gallery is rebuilt
+    assert tab.true_filter.currentData() == 0
+    assert tab.detail_label.text() == DETAIL_HINT
+    assert tab.detail_bars.values == []
+    assert not tab.open_button.isEnabled()

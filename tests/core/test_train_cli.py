@@ -1,0 +1,99 @@
+"""``mnist-desk train``: options generated from TrainConfig, runs never lost, resume."""
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from mnist_desk.cli import _train_flag, build_parser, main
+from mnist_desk.core.config import TrainConfig
+from mnist_desk.core.runs import default_runs_table
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = {"bool": None, "int": "3", "float": "0.25", "str": "x", "dict": "k=v"}
+
+
+def _sample(f) -> list[str]:
+    if "choices" in f.metadata:
+        return [f.metadata["choices"][-1]]
+    kind = str(f.type).split(" | ")[0].split("[")[0]
+    return [] if kind == "bool" else [SAMPLE[kind]]
+
+
+@pytest.mark.parametrize("f", fields(TrainConfig), ids=lambda f: f.name)
+def test_every_train_config_field_is_a_train_option(f):
+    """Fails when a TrainConfig field has no ``mnist-desk train`` option."""
+    assert f.metadata.get("help"), f"TrainConfig.{f.name} needs metadata help text"
+    args = build_parser().parse_args(["train", _train_flag(f.name), *_sample(f)])
+    assert hasattr(args, f.name)
+
+
+def test_the_recipes_options_still_exist():
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions if a.dest == "command")
+    known = set(train.choices["train"]._option_string_actions)
+    used = set()
+    for recipe in (ROOT / "training").glob("*.sh"):
+        commands = recipe.read_text().replace("\\\n", " ").splitlines()
+        for command in commands:  # only the `mnist-desk train` commands, not other scripts
+            if "${TRAIN[@]}" in command or "mnist-desk train" in command:
+                used |= set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", command))
+    assert used, "no recipes found"
+    assert used <= known, f"recipes use options train lacks: {sorted(used - known)}"
+
+
+def _train(mnist_root, *extra):
+    base = ["train", "--arch", "cnn", "--epochs", "1", "--train-subset", "300"]
+    base += ["--test-subset", "100", "--device", "cpu", "--data", str(mnist_root)]
+    return main(base + list(extra))
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_an_infinite_learning_rate_is_one_line_and_writes_nothing(tmp_path, capsys, mnist_root):
+    assert _train(mnist_root, "--lr", "inf", "--out", str(tmp_path / "run")) == 2
+    assert "learning rate must be a finite number" in _one_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_diverging_run_exits_2_without_a_nan_model(tmp_path, capsys, mnist_root, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = _train(mnist_root, "--lr", "1e12", "--optimizer", "sgd")
+    assert code == 2
+    assert re.search(r"loss became (NaN|infinite) at epoch 1, batch \d+", _one_line(capsys))
+    assert list((tmp_path / "runs").iterdir()) == []  # no NaN model, no empty run folder left
+    (record,) = default_runs_table().load()[0]
+    assert record.status == "failed" and record.best_path is None
+
+
+def test_runs_get_their_own_folder_are_listed_and_can_be_resumed(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert _train(mnist_root) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.startswith("cnn-") and (run / "best.pt").exists()
+    (record,) = default_runs_table().load()[0]
+    assert (record.out, record.status, record.epochs_done) == (str(run.resolve()), "finished", 1)
+    capsys.readouterr()
+
+    # Another run into the same folder is refused; the first run's files stay as they were.
+    best = (run / "best.pt").read_bytes()
+    assert _train(mnist_root, "--out", str(run), "--lr", "0.01") == 2
+    assert "already holds a training run" in _one_line(capsys)
+    assert (run / "best.pt").read_bytes() == best
+
+    assert main(["train", "--resume", str(run), "--lr", "0.01"]) == 2
+    assert "--lr cannot be given with it" in _one_line(capsys)
+
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert "Resuming cnn" in capsys.readouterr().out
+    (record,) = default_runs_table().load()[0]
+    assert (record.status, record.epochs_done, record.epochs) == ("finished", 2, 2)
+    assert record.created  # kept from the first part of the run

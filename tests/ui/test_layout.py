@@ -1,0 +1,193 @@
+"""The window at its declared minimum size: nothing cut off, nothing jumps (issue #10)."""
+
+import shutil
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QFileDialog
+
+from tests.ui.conftest import draw_digit
+
+
+def _at_minimum(qtbot, window):
+    window.resize(window.MINIMUM_SIZE)
+    qtbot.waitUntil(lambda: window.size() == window.MINIMUM_SIZE)
+    qtbot.wait(50)  # let the layouts settle
+
+
+def _pad_geometry(window):
+    pad = window.pad
+    return (
+        pad.canvas.mapTo(window, QPoint(0, 0)),
+        pad.canvas.size(),
+        pad.add_button.mapTo(window, QPoint(0, 0)),
+        window.size(),
+        window.minimumSizeHint(),
+    )
+
+
+def test_an_error_and_ten_bars_do_not_move_the_pad(qtbot, make_window, monkeypatch, tmp_path):
+    window = make_window()
+    _at_minimum(qtbot, window)
+    pad = window.pad
+    before = _pad_geometry(window)
+
+    qtbot.keyClick(pad.canvas, Qt.Key.Key_5)  # keep an empty pad: a short error
+    assert pad.error_label.isVisible()
+    qtbot.wait(50)
+    assert _pad_geometry(window) == before
+
+    bad = tmp_path / ("not_a_checkpoint_but_a_file_with_a_very_long_name_" * 3 + ".pt")
+    bad.write_text("hello")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(bad), ""))
+    qtbot.mouseClick(pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Could not load" in pad.error_label.toolTip(), timeout=10000)
+    qtbot.wait(50)
+    assert _pad_geometry(window) == before
+    assert pad.error_label.text().endswith("…")  # shortened to its slot, in full as tooltip
+    assert pad.error_label.heightForWidth(pad.error_label.width()) <= pad.error_label.height()
+
+    draw_digit(qtbot, pad.canvas, 4)
+    qtbot.waitUntil(lambda: pad.last_probs is not None, timeout=10000)
+    pad.k_spin.setFocus()
+    for _ in range(pad.k_spin.maximum() - pad.k_spin.value()):
+        qtbot.keyClick(pad.k_spin, Qt.Key.Key_Up)
+    assert len(pad.bars.values) == 10
+    qtbot.wait(50)
+    assert _pad_geometry(window) == before
+
+
+def test_every_tab_fits_the_minimum_size_with_nothing_cut_off(qtbot, make_window):
+    window = make_window()
+    _at_minimum(qtbot, window)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= window.MINIMUM_SIZE.width()
+    assert hint.height() <= window.MINIMUM_SIZE.height()
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        qtbot.wait(50)
+        tab = window.tabs.widget(index)
+        for button in tab.findChildren(QAbstractButton):
+            if button.isVisible() and button.text():
+                assert button.width() >= button.sizeHint().width(), (
+                    f"{window.tabs.tabText(index)}: '{button.text()}' is cut off"
+                )
+    pad = window.pad
+    window.tabs.setCurrentWidget(pad)
+    qtbot.wait(50)
+    assert pad.pen_slider.width() >= 120
+
+
+def test_the_pen_slider_shows_its_value(qtbot, make_window):
+    window = make_window()
+    slider = window.pad.pen_slider
+    slider.setFocus()
+    start = slider.value()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert slider.value() == start + 2
+    assert window.pad.pen_value.text() == f"{start + 2} px"
+    assert window.pad.canvas.pen_width == start + 2
+
+
+def test_a_long_model_name_is_elided_with_the_full_name_as_tooltip(
+    qtbot, make_window, monkeypatch, tmp_path, shipped_checkpoint
+):
+    window = make_window()
+    _at_minimum(qtbot, window)
+    hint = window.minimumSizeHint()
+    long_file = tmp_path / "desknet_fine_tuned_on_my_handwriting_on_a_rainy_tuesday.pt"
+    shutil.copy(shipped_checkpoint, long_file)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(long_file), ""))
+    qtbot.mouseClick(window.pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == str(long_file), timeout=20000)
+    qtbot.wait(50)
+    combo = window.pad.model_combo
+    assert combo.currentText() == long_file.name
+    assert combo.shown_text().endswith("…") and len(combo.shown_text()) < len(long_file.name)
+    assert long_file.name in combo.toolTip()
+    assert window.minimumSizeHint() == hint  # a long name never widens the window
+
+
+def test_the_empty_pad_shows_the_ten_digits_at_zero(qtbot, make_window):
+    window = make_window()
+    pad = window.pad
+    zeros = [(d, 0.0) for d in range(10)]
+    assert pad.bars.values == zeros
+    shown_ticks = [label for _, label in pad.bars.getAxis("left")._tickLevels[0]]
+    assert sorted(shown_ticks) == [str(d) for d in range(10)]
+    assert not any(label.isVisible() for label in pad.bars._labels)  # no "0.0%" column
+    draw_digit(qtbot, pad.canvas, 2)
+    qtbot.waitUntil(lambda: pad.last_probs is not None, timeout=10000)
+    assert len(pad.bars.values) == pad.k_spin.value()
+    qtbot.keyClick(pad.canvas, Qt.Key.Key_Escape)
+    assert pad.bars.values == zeros
+
+
+def test_the_model_box_names_the_remembered_model_while_it_loads(
+    qtbot, make_window, shipped_checkpoint
+):
+    from mnist_desk.paths import runs_dir
+    from mnist_desk.ui.settings import open_settings
+
+    run = runs_dir() / "my-run"
+    run.mkdir(parents=True)
+    shutil.copy(shipped_checkpoint, run / "best.pt")
+    settings = open_settings()
+    settings.setValue("model/last", str(run / "best.pt"))
+    settings.sync()
+
+    window = make_window(wait=False)
+    combo = window.pad.model_combo
+    shown = [combo.currentText()]
+    combo.currentTextChanged.connect(shown.append)
+    qtbot.waitUntil(lambda: window.pad.model_ready, timeout=60000)
+    assert shown[0] == "Loading Trained: my-run…"
+    assert not any(text.startswith("Shipped") for text in shown)
+    assert combo.currentText() == "Trained: my-run"
+
+
+def test_the_checkpoint_dialog_starts_in_a_folder_that_exists(
+    qtbot, make_window, monkeypatch, tmp_path, shipped_checkpoint
+):
+    from pathlib import Path
+
+    from mnist_desk.paths import runs_dir
+
+    window = make_window()
+    asked, answer = [], [""]
+
+    def dialog(_parent, _caption, folder, _filters):
+        asked.append(folder)
+        return answer[0], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    button = window.pad.open_model_button
+    assert not runs_dir().exists()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert Path(asked[-1]).is_dir()
+
+    runs_dir().mkdir(parents=True)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert Path(asked[-1]) == runs_dir()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(shipped_checkpoint, elsewhere / "mine.pt")
+    answer[0] = str(elsewhere / "mine.pt")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == answer[0], timeout=20000)
+    answer[0] = ""
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert Path(asked[-1]) == elsewhere  # the last folder used
+
+
+def test_keeping_an_eight_says_an_8(qtbot, make_window):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 8)
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_8)
+    assert window.statusBar().currentMessage().startswith("Kept as an 8 ")
+    draw_digit(qtbot, window.pad.canvas, 7)
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)
+    assert window.statusBar().currentMessage().startswith("Kept as a 7 ")
