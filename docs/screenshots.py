@@ -88,20 +88,19 @@ def main() -> int:
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
     tab.populate()
-    tab.model_combo.setCurrentText("lenet5")
-    tab.epochs.setValue(4)
-    tab.batch_size.setValue(64)
-    tab.lr.setValue(0.01)
-    tab.optimizer.setCurrentText("sgd")
-    tab.schedule.setCurrentText("step")
-    tab.train_subset.setValue(3000)  # a picture, not a result: minutes on a shared CPU
-    tab.data_edit.setText(data)
+    tab.fields["model"].setCurrentText("lenet5")
+    tab.fields["epochs"].setValue(4)
+    tab.fields["batch_size"].setValue(64)
+    tab.fields["lr"].setValue(0.01)
+    tab.fields["optimizer"].setCurrentText("sgd")
+    tab.fields["schedule"].setCurrentText("step")
+    tab.fields["train_subset"].setValue(3000)  # a picture, not a result: minutes on a shared CPU
+    tab.fields["data"].setText(data)  # the one data folder: the Mistakes tab reads it too
     tab.start()
     wait_for(lambda: not tab.running, 600)
     shot("train")
 
     window.tabs.setCurrentWidget(window.mistakes_tab)
-    window.mistakes_tab.data_folder = lambda: data
     window.mistakes_tab.evaluate(window.active_checkpoint_path())
     wait_for(lambda: window.mistakes_tab.result is not None, 300)
     window.mistakes_tab.filter_cell(4, 9)

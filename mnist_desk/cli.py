@@ -513,6 +513,15 @@ def _predict_numbers(args, predictor, k: int) -> int:
 
 
 def cmd_export(args) -> int:
+    try:  # the `export` extra; the plain install and the bundle leave it out
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as exc:
+        raise UserError(
+            f"needs the package {exc.name or 'onnx'!r}, which is not installed; "
+            "add it with pip install 'mnist-desk[export]'"
+        ) from None
     from mnist_desk.core.checkpoint import load_checkpoint
     from mnist_desk.core.export import check_onnx_target, export_onnx
 

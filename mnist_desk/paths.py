@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
+from importlib.resources import files
 from pathlib import Path
 
 RESOURCES_ENV = "MNIST_DESK_RESOURCES"
@@ -11,11 +11,17 @@ DEFAULT_CHECKPOINT = "desknet.pt"
 
 
 def resources_dir() -> Path:
+    """The shipped checkpoint, model card and icon.
+
+    Installed (wheel or bundle) they are package data, ``mnist_desk/resources``; in a checkout
+    (editable install or ``PYTHONPATH``) they stay in the top-level ``resources/`` folder that
+    the wheel build maps into the package.
+    """
     if os.environ.get(RESOURCES_ENV):
         return Path(os.environ[RESOURCES_ENV])
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
+    packaged = files("mnist_desk") / "resources"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parent.parent / "resources"
 
 

@@ -94,7 +94,7 @@ The model the app ships and starts with: **desknet**, a 5-layer CNN with BatchNo
 11 outputs: the ten digits and **"not a digit"**. Its probabilities are calibrated (temperature
 {predictor.temperature:.3f}); the app says "Not sure" below {NOT_SURE_BELOW:.0%}.
 
-| | |
+| property | value |
 |---|---|
 | test accuracy (genuine MNIST test set, 10,000 digits, re-measured on this file; a "not a digit" answer counts as an error) | **{accuracy * 100:.2f}%** ({wrong} errors, of which {rejected} called "not a digit") |
 | conventions set (hand-written coordinates, never trained on) | {", ".join(f"{k} {v * 100:.0f}%" for k, v in conventions.items())} |

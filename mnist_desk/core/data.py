@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from mnist_desk.core.errors import JobCancelled, UserError
+from mnist_desk.core.idx import read_idx
 
 # The one home of the normalisation constants; every checkpoint stores the pair it was trained with.
 MNIST_MEAN = 0.1307
@@ -100,15 +101,6 @@ def _header_problem(path: Path, shape: tuple[int, ...]) -> str | None:
     return None
 
 
-def _read_idx(path: Path) -> torch.Tensor:
-    """An idx file (checked by ``check_raw_files``) as a uint8 tensor of its stated shape."""
-    with open(path, "rb") as handle:
-        magic = int.from_bytes(handle.read(4), "big")
-        dims = [int.from_bytes(handle.read(4), "big") for _ in range(magic & 0xFF)]
-        array = np.fromfile(handle, dtype=np.uint8)
-    return torch.from_numpy(array.reshape(dims))
-
-
 def _fix_hint() -> str:
     return (
         f"point --data or ${DATA_ENV} to a folder holding MNIST/raw/*-ubyte "
@@ -179,7 +171,7 @@ def load_split(
         if should_stop is not None and should_stop():
             raise JobCancelled("loading MNIST was cancelled")
         try:
-            tensors.append(_read_idx(raw / name))
+            tensors.append(read_idx(raw / name))
         except OSError as exc:
             raise DataError(
                 f"MNIST in {root} could not be read ({name}: {exc.strerror or exc}); {_fix_hint()}."

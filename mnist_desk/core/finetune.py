@@ -77,6 +77,31 @@ def _record_source(result: FitResult, out_dir: Path, label: str) -> None:
         atomic_write_bytes(summary_path, lambda handle: handle.write(text))
 
 
+MIN_DIGITS = 10
+
+
+def check_enough_digits(train_digits: list, held_digits: list) -> None:
+    """Refuse a fine-tune whose before/after numbers would mean nothing.
+
+    With fewer than ten digits, or a digit kept only once (so none of it is held out), the
+    held-out accuracy is measured on almost nothing: "0.0% → 0.0%" teaches the person nothing.
+    """
+    total = len(train_digits) + len(held_digits)
+    if total < MIN_DIGITS:
+        raise UserError(
+            f"Fine-tuning needs at least {MIN_DIGITS} of your digits and you have {total}; "
+            "keep more on the Draw tab (draw one, press its key 0–9)."
+        )
+    seen = {d.label for d in train_digits} | {d.label for d in held_digits}
+    short = sorted(seen - {d.label for d in held_digits})
+    if short:
+        raise UserError(
+            "Too few of your digits to measure the fine-tune: keep at least 2 of each digit "
+            f"you use (one is held out to test), but {', '.join(map(str, short))} "
+            f"{'has' if len(short) == 1 else 'have'} only one."
+        )
+
+
 def fine_tune(
     checkpoint_path: str,
     store: MyDigitStore,
@@ -94,8 +119,7 @@ def fine_tune(
         return False
 
     train_digits, held_digits = store.split(holdout=holdout, seed=config.seed)
-    if not train_digits:
-        raise UserError("Add a few of your own digits on the Draw tab first (keys 0–9).")
+    check_enough_digits(train_digits, held_digits)
     held_images, held_labels = store.arrays(held_digits)
     before = Predictor.from_path(checkpoint_path)
     data = load_mnist(

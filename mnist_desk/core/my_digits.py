@@ -7,6 +7,7 @@ atomically, so a full disk or a crash never leaves half a digit behind.
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -32,6 +33,45 @@ class MyDigit:
         """The 28×28 the model sees, rendered once (list, score and save all need it)."""
         image = strokes_to_mnist(self.strokes, self.pen_width)
         return np.zeros((28, 28), np.float32) if image is None else image
+
+
+MAX_PEN_WIDTH = 200.0
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_digit(values, expected_id: str | None = None) -> MyDigit:
+    """A ``MyDigit`` from a file's JSON, or ``ValueError`` naming the first bad field."""
+    if not isinstance(values, dict):
+        raise ValueError("not a digit record")
+    missing = {"id", "label", "strokes", "pen_width"} - values.keys()
+    if missing:
+        raise ValueError(f"missing {', '.join(sorted(missing))}")
+    label, pen, strokes = values["label"], values["pen_width"], values["strokes"]
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
+        raise ValueError(f"label {label!r} is not a digit 0-9")
+    if not _finite(pen) or not 0 < pen <= MAX_PEN_WIDTH:
+        raise ValueError(f"pen width {pen!r} is not a number between 0 and {MAX_PEN_WIDTH:g}")
+    if not isinstance(strokes, list) or not strokes:
+        raise ValueError("strokes are not a list of strokes")
+    for stroke in strokes:
+        if not isinstance(stroke, list) or not all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(_finite(v) for v in p)
+            for p in stroke
+        ):
+            raise ValueError("strokes are not lists of finite (x, y) points")
+    if not isinstance(values["id"], str) or (expected_id and values["id"] != expected_id):
+        raise ValueError("its id does not match the file name")
+    created = values.get("created", "")
+    return MyDigit(
+        id=values["id"],
+        label=label,
+        strokes=strokes,
+        pen_width=float(pen),
+        created=created if isinstance(created, str) else "",
+    )
 
 
 class MyDigitStore:
@@ -64,18 +104,31 @@ class MyDigitStore:
         atomic_write_bytes(self.folder / f"{digit.id}.json", lambda h: h.write(text))
 
     def all(self) -> list[MyDigit]:
-        """Every readable digit, oldest first; unreadable files are skipped, not fatal."""
-        digits = []
+        """Every readable digit, oldest first; damaged files are skipped, not fatal."""
+        return self.load()[0]
+
+    def load(self) -> tuple[list[MyDigit], list[str]]:
+        """(digits, problems): the good digits, and one phrase per file that was skipped."""
+        digits, problems = [], []
         for path in sorted(self.folder.glob("*.json")):
             try:
                 digits.append(self._read(path))
-            except (OSError, ValueError, TypeError):
-                continue
-        return digits
+            except (OSError, ValueError, TypeError) as exc:
+                problems.append(f"{path.name} ({exc})")
+        return digits, problems
 
     @staticmethod
     def _read(path: Path) -> MyDigit:
-        return MyDigit(**json.loads(path.read_text(encoding="utf-8")))
+        """One digit file, checked field by field: a bad file must fail here, not later."""
+        values = json.loads(path.read_text(encoding="utf-8"))
+        return validate_digit(values, path.stem)
+
+    def restore(self, digit: MyDigit) -> None:
+        """Write a deleted digit back (the undo of ``delete``)."""
+        self._write(digit)
+
+    def find(self, digit_id: str) -> MyDigit:
+        return self._read(self.folder / f"{digit_id}.json")
 
     def relabel(self, digit_id: str, label: int) -> MyDigit:
         digit = self._read(self.folder / f"{digit_id}.json")
@@ -84,6 +137,7 @@ class MyDigitStore:
         return digit
 
     def delete(self, digit_id: str) -> None:
+        """Remove both files; read the digit first (``find``) to be able to ``restore`` it."""
         for suffix in (".json", ".png"):
             (self.folder / f"{digit_id}{suffix}").unlink(missing_ok=True)
 

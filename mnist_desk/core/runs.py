@@ -49,6 +49,10 @@ class RunRecord:
     created: str  # ISO time
     config: dict = field(default_factory=dict)  # TrainConfig.to_dict()
 
+    @property
+    def name(self) -> str:
+        return Path(self.out).name
+
 
 def _check_record(raw: Any) -> RunRecord:
     """Build a record from one JSON entry or raise ``ValueError`` saying what is wrong."""
@@ -311,3 +315,12 @@ def _take_over(lock: Path, stale_pid: int | None) -> None:
         with suppress(OSError):
             os.link(aside, lock)
     aside.unlink(missing_ok=True)
+
+
+def load_history(out: str | Path) -> list[dict[str, float]]:
+    """A run's per-epoch metrics (``history.json``), or [] when it has none readable."""
+    try:
+        rows = json.loads((Path(out) / "history.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []

@@ -86,9 +86,13 @@ class DrawingCanvas(QWidget):
         self._emit_now()
 
     def set_strokes(self, strokes: list[Stroke]) -> None:
-        """Replace the drawing (undoable), e.g. to show a stored or example digit."""
+        """Replace the drawing on a clean pad (undoable), e.g. to show a stored digit.
+
+        The background goes too: strokes drawn over an opened image would be read as one digit.
+        """
         self._push_undo()
         self._strokes = [list(map(tuple, s)) for s in strokes if s]
+        self._set_background(None)
         self._changed()
 
     def clear(self) -> None:

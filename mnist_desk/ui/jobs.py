@@ -118,7 +118,17 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs: list[Job] = []
+        self._hosted: list[tuple[QThread, QObject]] = []
         self._closing = False
+
+    def host(self, worker: QObject, name: str) -> QThread:
+        """Give a long-lived worker (the inference worker) a thread that ``shutdown`` ends too."""
+        thread = QThread()
+        thread.setObjectName(name)
+        worker.moveToThread(thread)
+        self._hosted.append((thread, worker))
+        thread.start()
+        return thread
 
     def submit(
         self,
@@ -164,13 +174,16 @@ class JobRunner(QObject):
             job.cancel()
 
     def shutdown(self) -> None:
-        """Cancel every job and wait until each thread has ended (no timeout: see module)."""
+        """Cancel every job, end hosted workers, and wait for each thread (no timeout: see module)."""
         self._closing = True
         self.cancel_all()
         for job in list(self._jobs):
             if job.thread is not None:
                 job.thread.wait()  # PySide releases the GIL here, so the job can finish
             self._forget(job)
+        for thread, _worker in self._hosted:
+            thread.quit()  # it ends after the slot it is running, if any; no timeout either
+            thread.wait()
 
     def _forget(self, job: Job) -> None:
         if job not in self._jobs:

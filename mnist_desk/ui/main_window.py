@@ -22,11 +22,12 @@ from mnist_desk import __version__
 from mnist_desk.paths import resources_dir, runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import restyle_charts
-from mnist_desk.ui.messages import a_digit
+from mnist_desk.ui.jobs import JobRunner
+from mnist_desk.ui.messages import ERROR_COLOUR, a_digit
 from mnist_desk.ui.my_digits_tab import digits_of_yours
 from mnist_desk.ui.pad import PadTab
 from mnist_desk.ui.theme import THEMES, apply_theme
-from mnist_desk.ui.workers import InferenceWorker, start_in_thread, stop_thread
+from mnist_desk.ui.workers import InferenceWorker
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +48,9 @@ class MainWindow(QMainWindow):
         self.loading_model_path: str | None = None  # asked for, not loaded yet
         self._shut_down = False
         self.setMinimumSize(self.MINIMUM_SIZE)
+        self._requested_model = ""
+        self.problems: list[str] = []  # damaged user files skipped at start, named in the window
+        self.jobs = JobRunner(self)  # the one owner of every background thread
 
         self.tabs = QTabWidget()
         self.pad = PadTab()
@@ -55,11 +59,15 @@ class MainWindow(QMainWindow):
         self._add_workbench_tabs()
 
         self.model_status = QLabel("Loading model…")
+        self.problems_label = QLabel()
+        self.problems_label.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.problems_label.hide()
+        self.statusBar().addPermanentWidget(self.problems_label)
         self.statusBar().addPermanentWidget(self.model_status)
         self.statusBar().showMessage("Starting: loading PyTorch and the model in the background…")
 
         self.inference_worker = InferenceWorker()
-        self.inference_thread = start_in_thread(self.inference_worker, "inference")
+        self.inference_thread = self.jobs.host(self.inference_worker, "inference")
         self.pad.request_inference.connect(self.inference_worker.request)
         self.pad.saliency_toggled.connect(self.inference_worker.set_saliency)
         self.pad.saliency_toggled.connect(lambda _on: self.pad.refresh())
@@ -81,11 +89,19 @@ class MainWindow(QMainWindow):
         self._connect_network_tab()
 
         self._build_actions()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self._restore_settings()
+        self._on_tab_changed()
+        self.add_problems(self.train_tab.table_problems + self.my_digits_tab.problems)
+        self.train_tab.problems_found.connect(self.add_problems)
+        self.my_digits_tab.problems_found.connect(self.add_problems)
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):  # Qt 6.5+: follow the system live
             hints.colorSchemeChanged.connect(self._on_system_scheme)
-        first = model_path if model_path is not None else self._remembered_model()
+        # Only a remembered model falls back to the shipped one when it fails to load; an
+        # explicit --model that fails must say so (and fail a self-test).
+        self._fallback_for = "" if model_path is not None else self._remembered_model()
+        first = model_path if model_path is not None else self._fallback_for
         self.load_model(first)
 
     # ----- tabs beyond the pad (issue: Train and Mistakes) ------------------------------
@@ -94,8 +110,9 @@ class MainWindow(QMainWindow):
         from mnist_desk.ui.my_digits_tab import MyDigitsTab
         from mnist_desk.ui.train_tab import TrainTab
 
-        self.train_tab = TrainTab(self.settings)
-        self.mistakes_tab = MistakesTab()
+        self.train_tab = TrainTab(self.settings, self.jobs)
+        self.mistakes_tab = MistakesTab(self.jobs)
+        self.mistakes_tab.data_folder = self.train_tab.data_folder  # one data-folder rule
         self.my_digits_tab = MyDigitsTab()
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(self.mistakes_tab, "Mistakes")
@@ -120,7 +137,7 @@ class MainWindow(QMainWindow):
         """Issue 11: every layer live; its maths runs in the inference worker."""
         from mnist_desk.ui.network_tab import NetworkTab
 
-        self.network_tab = NetworkTab(getattr(self, "job_runner", None))
+        self.network_tab = NetworkTab(self.jobs)
         self.tabs.addTab(self.network_tab, "Network")
 
     def _connect_network_tab(self) -> None:
@@ -234,7 +251,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._action("&About mnist-desk", self.show_about, None, "About", help_menu)
         self._action(
-            "&Model card", self.show_model_card, None, "The shipped model's card", help_menu
+            "&Model card", self.show_model_card, None, "The active model's card", help_menu
         )
 
         toolbar = self.addToolBar("Drawing")
@@ -250,8 +267,36 @@ class MainWindow(QMainWindow):
 
     @Slot(bool, bool)
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
-        self.undo_action.setEnabled(can_undo)
-        self.redo_action.setEnabled(can_redo)
+        on_pad = self.tabs.currentWidget() is self.pad
+        self.undo_action.setEnabled(on_pad and can_undo)
+        self.redo_action.setEnabled(on_pad and can_redo)
+
+    @Slot()
+    def _on_tab_changed(self, *_args) -> None:
+        """The drawing actions act on the pad, so they are live only on the Draw tab.
+
+        Their keys (Ctrl+Z, Delete, Esc) then belong to the tab in front, e.g. My digits.
+        """
+        on_pad = self.tabs.currentWidget() is self.pad
+        for action in (self.clear_action, self.open_image_action, self.save_action):
+            action.setEnabled(on_pad)
+        canvas = self.pad.canvas
+        self._on_history(canvas.can_undo(), canvas.can_redo())
+
+    @Slot(list)
+    def add_problems(self, problems: list) -> None:
+        """Name damaged user files that were skipped, so a bad file is seen, never fatal."""
+        new = [p for p in problems if p not in self.problems]
+        if not new:
+            return
+        self.problems += new
+        count = len(self.problems)
+        self.problems_label.setText(
+            f"Skipped {count} damaged file{'s' if count != 1 else ''}: {self.problems[0]}"
+            + (f" (+{count - 1} more)" if count > 1 else "")
+        )
+        self.problems_label.setToolTip("Skipped, not deleted:\n" + "\n".join(self.problems))
+        self.problems_label.show()
 
     # ----- models -----------------------------------------------------------------------
     def _remembered_model(self) -> str:
@@ -285,6 +330,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def load_model(self, path: str) -> None:
+        self._requested_model = path or ""
         self.statusBar().showMessage(f"Loading {Path(path).name if path else 'the shipped model'}…")
         self.loading_model_path = path or ""
         self.refresh_model_list()
@@ -325,9 +371,11 @@ class MainWindow(QMainWindow):
         self.model_status.setText(f"Model: {info['name']}{acc_text} · CPU")
         self.model_status.setToolTip(info.get("path", ""))
         self.statusBar().showMessage("Ready: draw a digit.", 5000)
+        first_model = not self.pad.model_ready
         self.pad.model_ready = True
         self.train_tab.populate()  # torch is loaded by now, so the registry costs nothing
-        self.pad.show_error("")
+        if not (first_model and self._requested_model == "" and self.pad.error_label.text()):
+            self.pad.show_error("")  # keep the fallback's explanation on the first load
         self.refresh_model_list()
         self.network_tab.set_active_model(loaded)
         self.pad.refresh()
@@ -336,6 +384,22 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
+        if (
+            not self.model_info
+            and self._requested_model
+            and (self._requested_model == self._fallback_for)
+        ):
+            # Nothing loaded yet (e.g. the remembered model is damaged): never stay without a
+            # model; fall back to the shipped one and say why.
+            failed = Path(self._requested_model).name
+            self.settings.setValue("model/last", "")
+            text = (
+                f"Could not load {failed}: {message.rstrip('.')}; using the shipped model instead."
+            )
+            self.load_model("")
+            self.pad.show_error(text)
+            self.statusBar().showMessage(text, 10000)
+            return
         keep = "the previous model is still in use" if self.model_info else "no model is loaded"
         text = f"Could not load the model: {message.rstrip('.')} ({keep})."
         self.loading_model_path = None
@@ -379,6 +443,7 @@ class MainWindow(QMainWindow):
 
     @Slot(list, float)
     def _show_strokes_on_pad(self, strokes: list, pen_width: float) -> None:
+        """A kept digit, alone on a clean pad (``set_strokes`` drops any opened image)."""
         self.tabs.setCurrentWidget(self.pad)
         self.pad.pen_slider.setValue(round(pen_width))
         self.pad.canvas.set_strokes([[tuple(p) for p in s] for s in strokes])
@@ -398,6 +463,10 @@ class MainWindow(QMainWindow):
                 "",
                 "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
             )
+        if path and Path(path).exists() and not Path(path).is_file():
+            # A FIFO or a device would block the worker's read (and shutdown) for ever.
+            self.pad.show_error(f"Could not use {Path(path).name}: it is not a regular file.")
+            return
         if path and self.pad.number_mode:
             self.statusBar().showMessage(f"Reading {Path(path).name} as a number…", 5000)
             self.pad.read_number_file(path)
@@ -439,6 +508,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.pad.show_error(f"Could not save: {exc}. Your drawing is still here.")
             return ""
+        self.pad.show_error("")
         self.statusBar().showMessage(f"Saved {target.name} and {small.name}", 5000)
         return str(target)
 
@@ -455,11 +525,17 @@ class MainWindow(QMainWindow):
             f"{info.get('path', '')}</p><p>See Help → Model card for how it was trained.</p>",
         )
 
+    def model_card_text(self) -> str:
+        """Markdown about the active model: the shipped card, or a trained run's own facts."""
+        if not self.active_model_path:
+            card = resources_dir() / "MODEL_CARD.md"
+            return card.read_text(encoding="utf-8") if card.exists() else "No model card found."
+        return trained_model_card(self.model_info, self.active_model_path)
+
     def show_model_card(self) -> None:
-        card = resources_dir() / "MODEL_CARD.md"
-        text = card.read_text(encoding="utf-8") if card.exists() else "No model card found."
+        text = self.model_card_text()
         dialog = QDialog(self)
-        dialog.setWindowTitle("Model card")
+        dialog.setWindowTitle(f"Model card: {self.model_info.get('name', 'model')}")
         browser = QTextBrowser()
         browser.setMarkdown(text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -519,12 +595,43 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Save settings and stop every worker thread; safe to call more than once."""
+        """Save settings, cancel every job and wait for every thread; safe to call twice.
+
+        Jobs check their stop flag within one batch, so the wait is short and has no timeout:
+        a ``QThread`` destroyed while running aborts the whole process.
+        """
         if self._shut_down:
             return
         self._shut_down = True
         self.save_settings()
-        self.train_tab.shutdown()
-        self.mistakes_tab.shutdown()
-        self.network_tab.shutdown()
-        stop_thread(self.inference_thread)
+        self.network_tab.shutdown()  # cancels its index job; the runner is ours
+        self.jobs.shutdown()
+
+
+def trained_model_card(info: dict, path: str) -> str:
+    """A card for a checkpoint made by mnist-desk train: what it is, how well, how trained."""
+    metrics = info.get("metrics") or {}
+    config = info.get("train_config") or {}
+    lines = [
+        f"# Model card: `{Path(path).name}`",
+        "",
+        f"Model **{info.get('name', '?')}**, file `{path}`.",
+    ]
+    lines += ["", "| measure | value |", "|---|---|"]
+    for key in ("test_acc", "val_acc", "train_acc"):
+        if isinstance(metrics.get(key), float):
+            lines.append(f"| {key.replace('_', ' ')} | {metrics[key] * 100:.2f}% |")
+    for key in ("test_loss", "val_loss", "train_loss"):
+        if isinstance(metrics.get(key), float):
+            lines.append(f"| {key.replace('_', ' ')} | {metrics[key]:.4f} |")
+    for key in ("epoch", "selected_by"):
+        if key in metrics:
+            lines.append(f"| {key.replace('_', ' ')} | {metrics[key]} |")
+    if info.get("created"):
+        lines.append(f"| created | {info['created']} |")
+    if config:
+        lines += ["", "## Training settings", "", "| setting | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in config.items() if v not in (None, {}, "")]
+    else:
+        lines += ["", "This checkpoint does not record how it was trained."]
+    return "\n".join(lines) + "\n"

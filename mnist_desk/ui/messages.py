@@ -19,3 +19,14 @@ def error_label() -> QLabel:
 def a_digit(digit: int) -> str:
     """The digit with its article, as it is said: "a 7", "an 8"."""
     return f"an {digit}" if digit == 8 else f"a {digit}"
+
+
+def breakable(text: str) -> str:
+    """Let a long path wrap: a zero-width space after each separator gives Qt a break point."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def set_error(label: QLabel, text: str) -> None:
+    """Show ``text`` in an error label (hide it when empty), wrapping even inside paths."""
+    label.setText(breakable(text))
+    label.setVisible(bool(text))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon
@@ -14,14 +12,16 @@ from PySide6.QtWidgets import (
     QListView,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
 from mnist_desk.ui.images import digit_pixmap
-from mnist_desk.ui.messages import error_label
-from mnist_desk.ui.workers import EvalWorker, start_in_thread, stop_thread
+from mnist_desk.ui.jobs import Job, JobRunner
+from mnist_desk.ui.messages import error_label, set_error
+from mnist_desk.ui.workers import with_cpu_threads
 
 THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
@@ -88,16 +88,29 @@ class MistakesModel(QAbstractListModel):
 class MistakesTab(QWidget):
     open_on_pad = Signal(object)  # 28×28 float image
     evaluate_requested = Signal()
-    _run_eval = Signal(str, str)
-    evaluation_ended = Signal(bool)
+    evaluation_ended = Signal(bool)  # True when it produced a result
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.jobs = jobs
+        self.job: Job | None = None
         self.result = None
+        # The MNIST folder; the main window points this at the Train tab's Data field.
+        self.data_folder = lambda: ""
         self.model_text = QLabel("Active model: (loading)")
         self.evaluate_button = QPushButton("Evaluate on the MNIST test set")
-        self.evaluate_button.setToolTip("Runs in the background; needs the MNIST data folder.")
+        self.evaluate_button.setToolTip(
+            "Runs in the background; reads MNIST from the Data folder set on the Train tab."
+        )
         self.evaluate_button.clicked.connect(self.evaluate_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the evaluation within one batch.")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.subset = QSpinBox(minimum=0, maximum=10000, singleStep=1000, value=0)
+        self.subset.setSpecialValueText("all 10,000")
+        self.subset.setPrefix("")
+        self.subset.setToolTip("Evaluate on the first N test digits only (quicker).")
         self.progress = QProgressBar()
         self.summary = QLabel("Not evaluated yet.")
         self.summary.setWordWrap(True)
@@ -141,7 +154,10 @@ class MistakesTab(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.model_text, 1)
+        top.addWidget(QLabel("Test digits"))
+        top.addWidget(self.subset)
         top.addWidget(self.evaluate_button)
+        top.addWidget(self.cancel_button)
         left = QVBoxLayout()
         left.addWidget(self.summary)
         left.addWidget(self.heatmap, 1)
@@ -172,31 +188,63 @@ class MistakesTab(QWidget):
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
 
-        self.worker = EvalWorker()
-        self.thread = start_in_thread(self.worker, "evaluation")
-        self._run_eval.connect(self.worker.run)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.data_folder = lambda: os.environ.get("MNIST_DESK_DATA", "")
-
     def set_model_text(self, text: str) -> None:
         self.model_text.setText(f"Active model: {text}")
 
-    def evaluate(self, checkpoint_path: str) -> None:
+    def evaluate(self, checkpoint_path: str) -> bool:
+        """Submit the evaluation job; False when one is running or the data is missing."""
+        from mnist_desk.core.evaluation import evaluate_checkpoint
+        from mnist_desk.ui.train_tab import data_problem
+
+        if self.job is not None:
+            return False
+        folder = self.data_folder()
+        problem = data_problem(folder, "the Data field on the Train tab")
+        if problem:
+            self._on_failed(problem, prefix="")
+            return False
+        set_error(self.error_label, "")
         self.evaluate_button.setEnabled(False)
-        self.error_label.hide()
+        self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.summary.setText("Evaluating…")
-        self._run_eval.emit(checkpoint_path, self.data_folder() or "")
+        self.job = self.jobs.submit(
+            "evaluation",
+            with_cpu_threads(evaluate_checkpoint),
+            checkpoint_path,
+            folder or None,
+            self.subset.value() or None,
+        )
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
+        self.job.cancelled.connect(self._on_cancelled)
+        return True
 
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def _job_over(self) -> None:
+        self.job = None
+        self.evaluate_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    @Slot(object)
+    def _on_progress(self, event) -> None:
+        done, total = event
         self.progress.setValue(int(done * 100 / max(total, 1)))
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._job_over()
+        self.summary.setText("Evaluation cancelled.")
+        self.evaluation_ended.emit(False)
 
     @Slot(object)
     def _on_finished(self, payload: dict) -> None:
-        self.evaluate_button.setEnabled(True)
+        self._job_over()
         self.progress.setValue(100)
         result = payload["result"]
         self.result = result
@@ -216,11 +264,10 @@ class MistakesTab(QWidget):
         self.evaluation_ended.emit(True)
 
     @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.evaluate_button.setEnabled(True)
+    def _on_failed(self, message: str, prefix: str = "Could not evaluate: ") -> None:
+        self._job_over()
         self.summary.setText("Evaluation failed.")
-        self.error_label.setText(f"Could not evaluate: {message}")
-        self.error_label.show()
+        set_error(self.error_label, f"{prefix}{message}")
         self.evaluation_ended.emit(False)
 
     @Slot(int, int)
@@ -264,6 +311,3 @@ class MistakesTab(QWidget):
         i = self.current_test_index()
         if i is not None:
             self.open_on_pad.emit(self.model.images[i].astype(np.float32) / 255.0)
-
-    def shutdown(self) -> None:
-        stop_thread(self.thread, 10000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.paths import my_digits_dir
 from mnist_desk.ui.images import digit_pixmap
-from mnist_desk.ui.messages import error_label
+from mnist_desk.ui.messages import error_label, set_error
 
 TAG = "my-digits"
 
@@ -31,11 +31,14 @@ def digits_of_yours(count: int) -> str:
 class MyDigitsTab(QWidget):
     classify_requested = Signal(str, object)  # tag, images → the inference worker
     show_on_pad = Signal(list, float)  # strokes, pen width
+    problems_found = Signal(list)  # digit files that were skipped as damaged
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = MyDigitStore(my_digits_dir())
         self.digits = []
+        self.problems: list[str] = []
+        self.deleted: list[list] = []  # each delete's digits, newest last, for undo
         self.predictions: np.ndarray | None = None
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -51,13 +54,28 @@ class MyDigitsTab(QWidget):
         self.list.setToolTip("Double-click a digit to put it back on the pad.")
         self.relabel_button = QPushButton("Relabel…")
         self.relabel_button.setToolTip("Give the selected digit another label (0–9).")
-        self.relabel_button.clicked.connect(self.relabel_selected)
+        # A no-argument slot: clicked(bool) must never reach a label parameter.
+        self.relabel_button.clicked.connect(self._ask_relabel)
         self.delete_button = QPushButton("Delete")
-        self.delete_button.setToolTip("Delete the selected digits from disk.")
-        self.delete_button.clicked.connect(self.delete_selected)
+        self.delete_button.setToolTip(
+            "Delete the selected digits (Delete key); Undo brings them back."
+        )
+        self.delete_button.clicked.connect(self._delete_clicked)
+        self.undo_button = QPushButton("Undo delete")
+        self.undo_button.setToolTip("Bring back the digits deleted last (Ctrl+Z).")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self._undo_clicked)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in (
+            (QKeySequence.StandardKey.Undo, self._undo_clicked),
+            (QKeySequence.StandardKey.Delete, self._delete_clicked),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self, context=context)
+            shortcut.activated.connect(slot)
         buttons = QHBoxLayout()
         buttons.addWidget(self.relabel_button)
         buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.undo_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         hint = QLabel(
@@ -73,7 +91,11 @@ class MyDigitsTab(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        self.digits = self.store.all()
+        self.digits, problems = self.store.load()
+        if problems != self.problems:
+            self.problems = problems
+            if problems:
+                self.problems_found.emit([f"my digits: {p}" for p in problems])
         self.predictions = None
         self._fill()
         if self.digits:
@@ -121,27 +143,65 @@ class MyDigitsTab(QWidget):
     def _run(self, action) -> bool:
         try:
             action()
-        except (OSError, ValueError) as exc:
-            self.error_label.setText(f"Could not change your digits: {exc}")
-            self.error_label.show()
+        except (OSError, ValueError, TypeError) as exc:
+            set_error(self.error_label, f"Could not change your digits: {exc}")
             return False
-        self.error_label.hide()
+        set_error(self.error_label, "")
         return True
 
-    def relabel_selected(self, label: int | None = None) -> None:
+    @Slot()
+    def _ask_relabel(self) -> None:
+        """Ask for the new label, starting from the first selected digit's own."""
         ids = self._selected_ids()
         if not ids:
+            set_error(self.error_label, "Select a digit first, then Relabel….")
             return
-        if label is None:
-            label, ok = QInputDialog.getInt(self, "Relabel", "Label (0–9):", 0, 0, 9)
-            if not ok:
-                return
-        if self._run(lambda: [self.store.relabel(i, label) for i in ids]):
+        current = next((d.label for d in self.digits if d.id == ids[0]), 0)
+        what = "this digit" if len(ids) == 1 else f"these {len(ids)} digits"
+        label, ok = QInputDialog.getInt(
+            self, "Relabel", f"New label for {what} (0–9):", current, 0, 9
+        )
+        if ok:
+            self.relabel_selected(label)
+
+    def relabel_selected(self, label: int) -> None:
+        ids = self._selected_ids()
+        if ids and self._run(lambda: [self.store.relabel(i, int(label)) for i in ids]):
             self.reload()
+
+    @Slot()
+    def _delete_clicked(self) -> None:
+        self.delete_selected()
 
     def delete_selected(self) -> None:
         ids = self._selected_ids()
-        if ids and self._run(lambda: [self.store.delete(i) for i in ids]):
+        if not ids:
+            return
+        removed = []
+
+        def delete():
+            for digit_id in ids:
+                removed.append(self.store.find(digit_id))
+                self.store.delete(digit_id)
+
+        ok = self._run(delete)
+        if removed:
+            self.deleted.append(removed)
+            self.undo_button.setEnabled(True)
+        if ok:
+            self.reload()
+
+    @Slot()
+    def _undo_clicked(self) -> None:
+        self.undo_delete()
+
+    def undo_delete(self) -> None:
+        """Write the last deleted digits back (same id, label and strokes)."""
+        if not self.deleted:
+            return
+        digits = self.deleted.pop()
+        self.undo_button.setEnabled(bool(self.deleted))
+        if self._run(lambda: [self.store.restore(d) for d in digits]):
             self.reload()
 
     def _open_item(self, item: QListWidgetItem) -> None:

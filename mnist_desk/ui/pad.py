@@ -265,6 +265,8 @@ class PadTab(QWidget):
     @Slot(object)
     def _on_drawing_changed(self, drawing) -> None:
         request_id = self._next_id()
+        if not drawing.is_empty() and not self.error_label.isHidden():
+            self.show_error("")  # a new drawing is the next action: old complaints are stale
         if drawing.is_empty():
             self._shown_id = request_id
             self._show_empty()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import inspect
 import math
 import os
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -33,119 +33,152 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnist_desk.core.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
+from mnist_desk.core.runs import RunRecord, default_runs_table, load_history
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
-from mnist_desk.ui.messages import error_label
-from mnist_desk.ui.workers import TrainWorker, start_in_thread, stop_thread
+from mnist_desk.ui.jobs import Job, JobRunner
+from mnist_desk.ui.messages import error_label, set_error
+from mnist_desk.ui.workers import with_cpu_threads
 
-RUNS_TABLE = "runs.json"
-TABLE_COLUMNS = ("run", "model", "epochs", "optimizer", "lr", "best test acc", "time", "device")
+TABLE_COLUMNS = ("run", "model", "status", "epochs", "best test acc", "val acc", "created")
+
+# TrainConfig fields the form leaves out on purpose, each with its reason. A test fails when a
+# field is neither in the form nor here, so a new training option cannot be forgotten.
+NOT_IN_FORM = {
+    "out": "every run gets a fresh folder under the runs folder, named after model and time",
+    "tags": "free-form notes for scripts; nothing to choose in a form",
+    "extra_train": "set by Fine-tune (your own digits), not typed in",
+    "extra_repeat": "set by Fine-tune to weigh your few digits against MNIST",
+    "init_from": "set by Fine-tune (the active model)",
+    "amp": "mixed precision only applies on CUDA; the CLI has --amp",
+    "compile": "torch.compile only pays off on long GPU runs; the CLI has --compile",
+}
+SUBSET_FIELDS = ("train_subset", "test_subset")  # 0 in the form means "all"
 
 
-def load_runs_table(folder: Path) -> list[dict]:
-    try:
-        rows = json.loads((folder / RUNS_TABLE).read_text(encoding="utf-8"))
-        return rows if isinstance(rows, list) else []
-    except (OSError, ValueError):
-        return []
+def data_problem(folder: str, field: str = "the Data field above") -> str:
+    """The window's sentence for a Data folder without usable MNIST, or "" when it is fine.
+
+    Checked before a job starts (a few file sizes), so the message can name the form's field
+    rather than the command line's ``--data``. An empty field may still download MNIST.
+    """
+    from mnist_desk.core.data import OFFLINE_ENV, check_raw_files, resolve_data_root
+
+    offline = bool(os.environ.get(OFFLINE_ENV))
+    if not folder and not offline:
+        return ""
+    root = resolve_data_root(folder or None)
+    problems = check_raw_files(root)
+    if not problems:
+        return ""
+    fix = "" if offline else ", or empty it to download MNIST"
+    return (
+        f"No usable MNIST in {root} ({problems[0]}): in {field}, choose the folder that holds "
+        f"MNIST/raw{fix}."
+    )
 
 
-def append_run(folder: Path, row: dict) -> None:
-    from mnist_desk.core.checkpoint import atomic_write_bytes
+def _resume_supported() -> bool:
+    """Whether the training engine can continue a cancelled run (``fit(..., resume=True)``)."""
+    from mnist_desk.core.train import fit
 
-    rows = load_runs_table(folder) + [row]
-    text = json.dumps(rows, indent=2).encode()
-    atomic_write_bytes(folder / RUNS_TABLE, lambda h: h.write(text))
+    return "resume" in inspect.signature(fit).parameters
 
 
 class TrainTab(QWidget):
-    start_requested = Signal(object)  # TrainConfig, to the worker
-    checkpoint_ready = Signal(str, dict)  # best.pt path, summary row
+    checkpoint_ready = Signal(str, dict)  # best.pt path, summary
     use_checkpoint = Signal(str)
-    run_ended = Signal(bool)  # True when it produced a result, False when it failed
+    run_ended = Signal(bool)  # True when it ended without failing (done or cancelled)
     fine_tune_requested = Signal()
-    _fine_tune = Signal(object, str, str)  # config, checkpoint, my-digits folder
+    problems_found = Signal(list)  # runs.json rows that were skipped, for the status bar
 
-    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings, jobs: JobRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
-        self.running = False
+        self.jobs = jobs
+        self.job: Job | None = None
         self.last_result = None
         self.last_fine_tune = None
         self.last_error = ""
+        self.records: list[RunRecord] = []
+        self.table_problems: list[str] = []
+        self._resume_ok = False
         self._started = 0.0
         self._smoothed_loss: float | None = None
-        self._batch_x = 0.0
+        self._config: TrainConfig | None = None
 
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Model from the registry (populated once PyTorch has loaded).")
-        self.epochs = QSpinBox(minimum=1, maximum=500, value=5)
-        self.batch_size = QSpinBox(minimum=1, maximum=8192, value=128)
-        self.lr = QDoubleSpinBox(
-            decimals=5, minimum=1e-5, maximum=10.0, singleStep=1e-4, value=1e-3
-        )
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
-        self.optimizer.setCurrentText("adam")
-        self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
-        self.augment = QCheckBox("random tilt, scale and stroke width")
-        self.val_split = QDoubleSpinBox(
-            decimals=2, minimum=0.0, maximum=0.4, singleStep=0.05, value=0.1
-        )
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=1)
-        self.device = QComboBox()
-        self.train_subset = QSpinBox(minimum=0, maximum=60000, singleStep=1000, value=0)
-        self.train_subset.setSpecialValueText("all 60,000")
-        self.train_subset.setToolTip("Train on the first N digits only, for quick experiments.")
-        self.data_edit = QLineEdit(os.environ.get("MNIST_DESK_DATA", ""))
-        self.data_edit.setPlaceholderText("MNIST folder (empty: download to the user cache)")
-        self.data_edit.setToolTip("Folder with MNIST/raw/*-ubyte (torchvision layout).")
+        self.fields: dict[str, QWidget] = self._make_fields()
+        self._tooltips()
+        self.keep_epochs = self.fields.get("keep_epochs")
+        if self.keep_epochs is None:  # the engine has no per-epoch snapshots yet
+            self.keep_epochs = QCheckBox("keep a checkpoint per epoch")
+            self.keep_epochs.setChecked(True)
+            self.keep_epochs.setEnabled(False)
+            self.keep_epochs.setToolTip(
+                "Per-epoch snapshots need a newer training engine; this build keeps best.pt only."
+            )
+
         browse = QPushButton("…")
         browse.setToolTip("Choose the MNIST folder")
         browse.clicked.connect(self._browse_data)
-        for widget, tip in (
-            (self.epochs, "Passes over the training set."),
-            (self.batch_size, "Digits per optimisation step."),
-            (self.lr, "Learning rate (peak rate for one-cycle)."),
-            (self.optimizer, "SGD uses momentum 0.9."),
-            (self.schedule, "How the learning rate changes during the run."),
-            (self.val_split, "Share of the training set held out to choose the best epoch."),
-            (self.seed, "Same seed, same settings → same run."),
-            (self.device, "auto picks CUDA, then MPS, then the CPU."),
-        ):
-            widget.setToolTip(tip)
-
         form = QFormLayout()
-        form.addRow("Model", self.model_combo)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Schedule", self.schedule)
-        form.addRow("Augmentation", self.augment)
-        form.addRow("Validation split", self.val_split)
-        form.addRow("Seed", self.seed)
-        form.addRow("Device", self.device)
-        form.addRow("Training digits", self.train_subset)
+        for label, name in (
+            ("Model", "model"),
+            ("Epochs", "epochs"),
+            ("Batch size", "batch_size"),
+            ("Learning rate", "lr"),
+            ("Optimizer", "optimizer"),
+            ("Schedule", "schedule"),
+            ("Augmentation", "augment"),
+            ("Validation split", "val_split"),
+            ("Seed", "seed"),
+            ("Device", "device"),
+            ("Training digits", "train_subset"),
+        ):
+            form.addRow(label, self.fields[name])
         data_row = QHBoxLayout()
-        data_row.addWidget(self.data_edit, 1)
+        data_row.addWidget(self.fields["data"], 1)
         data_row.addWidget(browse)
         form.addRow("Data", data_row)
+        form.addRow("Snapshots", self.keep_epochs)
+        more = QFormLayout()
+        for label, name in (
+            ("Momentum (SGD)", "momentum"),
+            ("Weight decay", "weight_decay"),
+            ("Step size (epochs)", "step_size"),
+            ("Step factor", "gamma"),
+            ("Label smoothing", "label_smoothing"),
+            ("Keep the epoch by", "select_by"),
+            ("Test digits", "test_subset"),
+        ):
+            more.addRow(label, self.fields[name])
+        self.more_box = QGroupBox("More settings")
+        self.more_box.setLayout(more)
+        self.more_box.setVisible(False)
+        self.more_button = QPushButton("More settings")
+        self.more_button.setCheckable(True)
+        self.more_button.setToolTip(
+            "Optimizer details, learning-rate steps, how the best epoch is chosen."
+        )
+        self.more_button.toggled.connect(self.more_box.setVisible)
 
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Train in the background; the window stays usable.")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda: self.start())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop within one batch; the best checkpoint so far is kept.")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         self.use_button = QPushButton("Use on the pad")
-        self.use_button.setToolTip("Make the last run's best checkpoint the active model.")
+        self.use_button.setToolTip("Make the selected run's best checkpoint the active model.")
         self.use_button.setEnabled(False)
-        self.use_button.clicked.connect(self._use_last)
+        self.use_button.clicked.connect(self._use_selected)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setEnabled(False)
+        self.resume_button.setToolTip("Continue the selected cancelled run where it stopped.")
+        self.resume_button.clicked.connect(self.resume_selected)
         self.fine_tune_button = QPushButton("Fine-tune on MNIST + my digits")
         self.fine_tune_button.setToolTip(
             "Continue training the active model on MNIST plus your own digits (My digits tab), "
@@ -156,7 +189,7 @@ class TrainTab(QWidget):
         self.fine_tune_label = QLabel()
         self.fine_tune_label.setWordWrap(True)
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.cancel_button, self.use_button):
+        for button in (self.start_button, self.cancel_button, self.use_button, self.resume_button):
             buttons.addWidget(button)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -167,6 +200,8 @@ class TrainTab(QWidget):
         box = QGroupBox("Settings")
         box.setLayout(form)
         left.addWidget(box)
+        left.addWidget(self.more_button)
+        left.addWidget(self.more_box)
         left.addLayout(buttons)
         left.addWidget(self.fine_tune_button)
         left.addWidget(self.fine_tune_label)
@@ -177,6 +212,12 @@ class TrainTab(QWidget):
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(380)
+        scroll = QScrollArea()
+        scroll.setWidget(left_widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMaximumWidth(400)
 
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
@@ -191,10 +232,16 @@ class TrainTab(QWidget):
         self.log.setMaximumBlockCount(2000)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        self.table.setToolTip("Every run trained here; double-click one to use it on the pad.")
+        self.table.setToolTip(
+            "Every run, from this window or mnist-desk train. Select one to see its curves; "
+            "double-click (or Use on the pad) to read your drawings with it."
+        )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(self._use_row)
+        self.table.itemSelectionChanged.connect(self._on_selection)
 
         right = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
@@ -207,69 +254,153 @@ class TrainTab(QWidget):
         right.addWidget(self.table)
         right.setSizes([400, 120, 160])
         layout = QHBoxLayout(self)
-        layout.addWidget(left_widget)
+        layout.addWidget(scroll)
         layout.addWidget(right, 1)
-
-        self.worker = TrainWorker()
-        self.thread = start_in_thread(self.worker, "training")
-        self.start_requested.connect(self.worker.run)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.fine_tuned.connect(self._on_fine_tuned)
-        self._fine_tune.connect(self.worker.run_fine_tune)
         self._restore()
         self.refresh_table()
+
+    # ----- the form ---------------------------------------------------------------------
+    def _make_fields(self) -> dict[str, QWidget]:
+        """One widget per TrainConfig field shown in the form (see NOT_IN_FORM for the rest)."""
+        model = QComboBox()
+        model.setToolTip("Model from the registry (populated once PyTorch has loaded).")
+        optimizer = QComboBox()
+        optimizer.addItems(OPTIMIZERS)
+        optimizer.setCurrentText("adam")
+        schedule = QComboBox()
+        schedule.addItems(SCHEDULES)
+        select_by = QComboBox()
+        select_by.addItems(CHECKPOINT_CRITERIA)
+        train_subset = QSpinBox(minimum=0, maximum=60000, singleStep=1000, value=0)
+        train_subset.setSpecialValueText("all 60,000")
+        test_subset = QSpinBox(minimum=0, maximum=10000, singleStep=1000, value=0)
+        test_subset.setSpecialValueText("all 10,000")
+        data = QLineEdit(os.environ.get("MNIST_DESK_DATA", ""))
+        data.setPlaceholderText("MNIST folder (empty: download to the user cache)")
+        fields = {
+            "model": model,
+            "epochs": QSpinBox(minimum=1, maximum=500, value=5),
+            "batch_size": QSpinBox(minimum=1, maximum=8192, value=128),
+            "lr": QDoubleSpinBox(
+                decimals=5, minimum=1e-5, maximum=10.0, singleStep=1e-4, value=1e-3
+            ),
+            "optimizer": optimizer,
+            "momentum": QDoubleSpinBox(
+                decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05, value=0.9
+            ),
+            "weight_decay": QDoubleSpinBox(
+                decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0
+            ),
+            "schedule": schedule,
+            "step_size": QSpinBox(minimum=1, maximum=500, value=10),
+            "gamma": QDoubleSpinBox(
+                decimals=3, minimum=0.001, maximum=1.0, singleStep=0.05, value=0.1
+            ),
+            "augment": QCheckBox("random tilt, scale and stroke width"),
+            "val_split": QDoubleSpinBox(
+                decimals=2, minimum=0.0, maximum=0.4, singleStep=0.05, value=0.1
+            ),
+            "seed": QSpinBox(minimum=0, maximum=2**31 - 1, value=1),
+            "device": QComboBox(),
+            "data": data,
+            "train_subset": train_subset,
+            "test_subset": test_subset,
+            "select_by": select_by,
+            "label_smoothing": QDoubleSpinBox(
+                decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05, value=0.0
+            ),
+        }
+        if "keep_epochs" in {f.name for f in dataclasses.fields(TrainConfig)}:
+            keep = QCheckBox("keep a checkpoint per epoch")
+            keep.setChecked(True)
+            fields["keep_epochs"] = keep
+        return fields
+
+    def _tooltips(self) -> None:
+        for name, tip in {
+            "epochs": "Passes over the training set.",
+            "batch_size": "Digits per optimisation step.",
+            "lr": "Learning rate (peak rate for one-cycle).",
+            "optimizer": "SGD uses the momentum under More settings.",
+            "schedule": "How the learning rate changes during the run.",
+            "val_split": "Share of the training set held out to choose the best epoch.",
+            "seed": "Same seed, same settings → same run.",
+            "device": "auto picks CUDA, then MPS, then the CPU.",
+            "train_subset": "Train on the first N digits only, for quick experiments.",
+            "test_subset": "Measure on the first N test digits only (faster epochs).",
+            "data": "Folder with MNIST/raw/*-ubyte (torchvision layout).",
+            "step_size": "For the step schedule: epochs between learning-rate drops.",
+            "gamma": "For the step schedule: the factor of each drop.",
+            "select_by": "Which epoch becomes best.pt: best validation or test accuracy, or the last.",
+            "keep_epochs": "Also keep epoch_N.pt for every epoch, to go back to any of them.",
+        }.items():
+            if name in self.fields:
+                self.fields[name].setToolTip(tip)
+
+    @staticmethod
+    def _value(name: str, widget: QWidget):
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QComboBox):
+            return widget.currentText().split(" ")[0]
+        if isinstance(widget, QLineEdit):
+            return widget.text().strip() or None
+        value = widget.value()
+        return (value or None) if name in SUBSET_FIELDS else value
+
+    def data_folder(self) -> str:
+        """The Data field: the one MNIST folder for training and the Mistakes tab."""
+        return self.fields["data"].text().strip()
 
     # ----- populate once torch is loaded -------------------------------------------------
     def populate(self) -> None:
         """Fill model and device choices (imports torch: call once it is loaded)."""
-        if self.model_combo.count():
+        model_combo, device = self.fields["model"], self.fields["device"]
+        if model_combo.count():
             return
         from mnist_desk.core.device import available_devices
         from mnist_desk.core.models import MODELS
 
         wanted = settings_io.read(self.settings, "train/model", "cnn", str)
         for spec in MODELS.values():
-            self.model_combo.addItem(spec.name)
-            self.model_combo.setItemData(
-                self.model_combo.count() - 1, spec.summary, Qt.ItemDataRole.ToolTipRole
+            model_combo.addItem(spec.name)
+            model_combo.setItemData(
+                model_combo.count() - 1, spec.summary, Qt.ItemDataRole.ToolTipRole
             )
-        self.model_combo.setCurrentText(wanted if wanted in MODELS else "cnn")
-        self.device.clear()
-        self.device.addItem("auto")
+        model_combo.setCurrentText(wanted if wanted in MODELS else "cnn")
+        device.clear()
+        device.addItem("auto")
         for name, reason in available_devices().items():
-            self.device.addItem(name)
+            device.addItem(name)
             if reason:
-                index = self.device.count() - 1
-                item = self.device.model().item(index)
-                item.setEnabled(False)
-                self.device.setItemData(
-                    index, f"Unavailable: {reason}", Qt.ItemDataRole.ToolTipRole
-                )
-                self.device.setItemText(index, f"{name} (unavailable)")
+                index = device.count() - 1
+                device.model().item(index).setEnabled(False)
+                device.setItemData(index, f"Unavailable: {reason}", Qt.ItemDataRole.ToolTipRole)
+                device.setItemText(index, f"{name} (unavailable)")
+        self._resume_ok = _resume_supported()
+        if not self._resume_ok:
+            self.resume_button.setToolTip(
+                "Resuming needs a training engine that saves its full state; this build cannot."
+            )
+        self._on_selection()
 
     # ----- run control ------------------------------------------------------------------
     def config(self, prefix: str = "") -> TrainConfig:
-        model = self.model_combo.currentText() or "cnn"
+        values = {name: self._value(name, w) for name, w in self.fields.items()}
+        values["model"] = values["model"] or "cnn"
+        values["device"] = values["device"] or "auto"
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"{prefix}-{stamp}" if prefix else f"{model}-{stamp}"
-        device = self.device.currentText().split(" ")[0] or "auto"
-        return TrainConfig(
-            model=model,
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            lr=self.lr.value(),
-            optimizer=self.optimizer.currentText(),
-            schedule=self.schedule.currentText(),
-            augment=self.augment.isChecked(),
-            val_split=self.val_split.value(),
-            seed=self.seed.value(),
-            device=device,
-            data=self.data_edit.text().strip() or None,
-            train_subset=self.train_subset.value() or None,
-            out=str(runs_dir() / name),
-        )
+        name = f"{prefix or values['model']}-{stamp}"
+        out = runs_dir() / name
+        for n in range(2, 1000):  # two runs in one second must not share a folder
+            if not out.exists():
+                break
+            out = runs_dir() / f"{name}-{n}"
+        return TrainConfig(**values, out=str(out))
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
 
     def start_fine_tune(
         self,
@@ -278,6 +409,9 @@ class TrainTab(QWidget):
         model_name: str,
         config: TrainConfig | None = None,
     ) -> bool:
+        from mnist_desk.core.finetune import fine_tune
+        from mnist_desk.core.my_digits import MyDigitStore
+
         try:
             config = dataclasses.replace(
                 config or self.config(prefix="finetune"), model=model_name, augment=True
@@ -286,20 +420,45 @@ class TrainTab(QWidget):
             self._show_error(str(exc))
             return False
         self.fine_tune_label.setText("Fine-tuning…")
-        return self.start(
-            config, lambda: self._fine_tune.emit(config, checkpoint_path, store_folder)
+        started = self._launch(
+            "fine-tune", config, fine_tune, checkpoint_path, MyDigitStore(store_folder), config
         )
+        if not started:
+            self.fine_tune_label.setText("")
+        return started
 
-    def start(self, config: TrainConfig | None = None, launch=None) -> bool:
-        if self.running:
-            return False  # only one run at a time
+    def start(self, config: TrainConfig | None = None) -> bool:
+        from mnist_desk.core.train import fit
+
         self.populate()
         try:
             config = config or self.config()
         except ValueError as exc:
             self._show_error(str(exc))
             return False
-        self.running = True
+        return self._launch("training", config, fit, config)
+
+    def resume_selected(self) -> bool:
+        from mnist_desk.core.train import fit
+
+        record = self.selected_record()
+        if record is None or record.status != "cancelled" or not self._resume_ok:
+            return False
+        try:
+            config = TrainConfig.from_dict(record.config)
+        except (TypeError, ValueError) as exc:
+            self._show_error(f"This run cannot be resumed: its settings are unusable ({exc}).")
+            return False
+        return self._launch("training", config, fit, config, resume=True)
+
+    def _launch(self, kind: str, config: TrainConfig, fn, *args, **kwargs) -> bool:
+        """Submit one run (training, resume or fine-tune) to the app's job runner."""
+        if self.running:
+            return False  # only one run at a time
+        problem = data_problem(config.data or "")
+        if problem:
+            self._show_error(problem)
+            return False
         self.last_error = ""
         self._show_error("")
         self.loss_plot.clear_data()
@@ -308,21 +467,55 @@ class TrainTab(QWidget):
         self._started = time.perf_counter()
         self._smoothed_loss = None
         self._config = config
-        self.start_button.setEnabled(False)
-        self.fine_tune_button.setEnabled(False)
+        self._kind = kind
+        for button in (self.start_button, self.fine_tune_button, self.resume_button):
+            button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.log.appendPlainText(f"Starting {config.model}: {config.epochs} epochs → {config.out}")
-        if launch is None:
-            self.start_requested.emit(config)
-        else:
-            launch()
+        verb = "Resuming" if kwargs.get("resume") else "Starting"
+        self.log.appendPlainText(f"{verb} {config.model}: {config.epochs} epochs → {config.out}")
+        self._record(config, "running")
+        self.job = self.jobs.submit(kind, with_cpu_threads(fn), *args, **kwargs)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
+        self.job.cancelled.connect(self._on_cancelled)
         return True
 
     def cancel(self) -> None:
-        if self.running:
-            self.worker.cancel()
+        if self.job is not None:
+            self.job.cancel()
             self.cancel_button.setEnabled(False)
             self.log.appendPlainText("Cancelling…")
+
+    def _record(self, config: TrainConfig, status: str, result=None) -> None:
+        record = RunRecord(
+            out=config.out,
+            model=config.model,
+            status=status,
+            epochs=config.epochs,
+            config=config.to_dict(),
+        )
+        old = next((r for r in self.records if r.out == config.out), None)
+        if old is not None:
+            record.created = old.created
+        if result is not None:
+            best = result.best_metrics or {}
+            record.best_path = str(result.best_path) if result.best_path else None
+            record.test_acc = best.get("test_acc")
+            record.val_acc = best.get("val_acc")
+            record.epochs_done = len(result.history)
+        try:
+            default_runs_table().upsert(record)
+        except OSError as exc:
+            self.log.appendPlainText(f"Could not update the runs table: {exc}")
+        self.refresh_table(select=config.out)
+
+    def _run_over(self) -> None:
+        self.job = None
+        self.start_button.setEnabled(True)
+        self.fine_tune_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self._update_buttons()  # keep the finished run's live curves on screen
 
     @Slot(object)
     def _on_progress(self, event) -> None:
@@ -347,10 +540,7 @@ class TrainTab(QWidget):
             self.loss_plot.append("batch (smoothed)", x, self._smoothed_loss)
         if event.kind == "epoch":
             m = event.epoch_metrics
-            for split in ("train", "val", "test"):
-                if f"{split}_loss" in m:
-                    self.loss_plot.append(split, event.epoch, m[f"{split}_loss"])
-                    self.acc_plot.append(split, event.epoch, m[f"{split}_acc"])
+            self._plot_epoch(m)
             parts = [f"epoch {event.epoch}: train loss {m['train_loss']:.4f}"]
             if "val_acc" in m:
                 parts.append(f"val acc {m['val_acc'] * 100:.2f}%")
@@ -358,8 +548,13 @@ class TrainTab(QWidget):
             parts.append(f"{m['epoch_seconds']:.1f}s")
             self.log.appendPlainText(", ".join(parts))
 
-    @Slot(object)
-    def _on_fine_tuned(self, report) -> None:
+    def _plot_epoch(self, m: dict) -> None:
+        for split in ("train", "val", "test"):
+            if f"{split}_loss" in m and "epoch" in m:
+                self.loss_plot.append(split, m["epoch"], m[f"{split}_loss"])
+                self.acc_plot.append(split, m["epoch"], m[f"{split}_acc"])
+
+    def _describe_fine_tune(self, report) -> None:
         def pct(value):
             return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -373,83 +568,129 @@ class TrainTab(QWidget):
         self.log.appendPlainText(text)
 
     @Slot(object)
-    def _on_finished(self, result) -> None:
-        self.running = False
-        self.fine_tune_button.setEnabled(True)
+    def _on_finished(self, payload) -> None:
+        result = getattr(payload, "result", payload)  # a fine-tune reports around its run
+        if result is not payload:
+            self._describe_fine_tune(payload)
         self.last_result = result
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         self.progress.setValue(1000 if not result.cancelled else self.progress.value())
-        best = result.best_metrics
+        self._record(self._config, "cancelled" if result.cancelled else "done", result)
+        self._run_over()
         if result.best_path:
-            row = {
-                "run": Path(result.best_path).parent.name,
-                "model": self._config.model,
-                "epochs": best.get("epoch"),
-                "optimizer": self._config.optimizer,
-                "lr": self._config.lr,
-                "best test acc": round(best.get("test_acc", 0.0) * 100, 2),
-                "time": f"{result.seconds:.0f}s",
-                "device": result.device,
-                "path": str(result.best_path),
-            }
-            append_run(runs_dir(), row)
-            self.refresh_table()
-            self.use_button.setEnabled(True)
+            acc = result.best_metrics.get("test_acc", 0.0) * 100
             state = "cancelled; kept" if result.cancelled else "done; best"
             self.log.appendPlainText(
-                f"Run {state} checkpoint {result.best_path} (test acc {row['best test acc']}%)"
+                f"Run {state} checkpoint {result.best_path} (test acc {acc:.2f}%)"
             )
-            self.checkpoint_ready.emit(str(result.best_path), row)
+            self.checkpoint_ready.emit(str(result.best_path), dict(result.best_metrics))
         else:
             self.log.appendPlainText("Run cancelled before the first epoch ended: no checkpoint.")
         self.speed_label.setText("Cancelled" if result.cancelled else "Finished")
         self.run_ended.emit(True)
 
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._record(self._config, "cancelled")
+        self._run_over()
+        self.fine_tune_label.setText("")
+        self.speed_label.setText("Cancelled")
+        self.log.appendPlainText("Cancelled.")
+        self.run_ended.emit(True)
+
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self.running = False
-        self.fine_tune_button.setEnabled(True)
-        self.fine_tune_label.setText("")
+        self._record(self._config, "failed")
+        self._run_over()
         self.last_error = message
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         self.speed_label.setText("Failed")
-        self._show_error(f"Training failed: {message}")
-        self.log.appendPlainText(f"Training failed: {message}")
+        what = "Fine-tuning" if self._kind == "fine-tune" else "Training"
+        self.fine_tune_label.setText("")
+        self._show_error(f"{what} stopped: {message}")
+        self.log.appendPlainText(f"{what} stopped: {message}")
         self.run_ended.emit(False)
 
     def _show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(bool(text))
+        set_error(self.error_label, text)
 
-    def _use_last(self) -> None:
-        if self.last_result and self.last_result.best_path:
-            self.use_checkpoint.emit(str(self.last_result.best_path))
+    # ----- the runs table ---------------------------------------------------------------
+    def selected_record(self) -> RunRecord | None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        if len(rows) != 1:
+            return None
+        item = self.table.item(rows.pop(), 0)
+        out = item.data(Qt.ItemDataRole.UserRole) if item else None
+        return next((r for r in self.records if r.out == out), None)
+
+    def _update_buttons(self) -> RunRecord | None:
+        record = self.selected_record()
+        self.use_button.setEnabled(bool(record and record.best_path))
+        self.resume_button.setEnabled(
+            bool(record and record.status == "cancelled" and self._resume_ok and not self.running)
+        )
+        return record
+
+    @Slot()
+    def _on_selection(self) -> None:
+        """A selected run: its buttons, and its curves (unless a live run is being drawn)."""
+        record = self._update_buttons()
+        if record is not None and not self.running:
+            self.loss_plot.clear_data()
+            self.acc_plot.clear_data()
+            for metrics in load_history(record.out):
+                self._plot_epoch(metrics)
+
+    def _use_selected(self) -> None:
+        record = self.selected_record()
+        if record and record.best_path:
+            self.use_checkpoint.emit(record.best_path)
 
     def _use_row(self, row: int, _column: int) -> None:
-        item = self.table.item(row, 0)
-        if item and item.data(Qt.ItemDataRole.UserRole):
-            self.use_checkpoint.emit(item.data(Qt.ItemDataRole.UserRole))
+        self.table.selectRow(row)
+        self._use_selected()
 
-    def refresh_table(self) -> None:
-        rows = load_runs_table(runs_dir())
+    def refresh_table(self, select: str | None = None) -> None:
+        """Read runs.json again; damaged rows are skipped and reported via ``problems_found``."""
+        self.records, problems = default_runs_table().load()
+        if problems != self.table_problems:
+            self.table_problems = problems
+            if problems:
+                self.problems_found.emit(problems)
+        selected = self.selected_record()
+        chosen = select or (selected.out if selected else None)
+        self.table.blockSignals(True)
         self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, key in enumerate(TABLE_COLUMNS):
-                item = QTableWidgetItem()
-                item.setData(Qt.ItemDataRole.DisplayRole, row.get(key, ""))
+        self.table.setRowCount(len(self.records))
+        for r, record in enumerate(self.records):
+            cells = (
+                record.name,
+                record.model,
+                record.status,
+                f"{record.epochs_done}/{record.epochs}",
+                _percent(record.test_acc),
+                _percent(record.val_acc),
+                record.created.replace("T", " "),
+            )
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
                 if c == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, row.get("path", ""))
+                    item.setData(Qt.ItemDataRole.UserRole, record.out)
+                    item.setToolTip(record.best_path or record.out)
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
+        self.table.clearSelection()
+        if chosen:
+            for r in range(self.table.rowCount()):
+                if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == chosen:
+                    self.table.selectRow(r)
+        self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
+        self._update_buttons()
 
     def _browse_data(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "MNIST folder", self.data_edit.text())
+        data = self.fields["data"]
+        folder = QFileDialog.getExistingDirectory(self, "MNIST folder", data.text())
         if folder:
-            self.data_edit.setText(folder)
+            data.setText(folder)
 
     # ----- lifecycle --------------------------------------------------------------------
     def confirm_close(self) -> bool:
@@ -462,30 +703,36 @@ class TrainTab(QWidget):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def shutdown(self) -> None:
-        self.worker.cancel()
-        stop_thread(self.thread, 10000)
-
     def _restore(self) -> None:
-        s = self.settings
-        self.epochs.setValue(settings_io.read(s, "train/epochs", 5, int))
-        self.batch_size.setValue(settings_io.read(s, "train/batch_size", 128, int))
-        self.lr.setValue(settings_io.read(s, "train/lr", 1e-3, float))
-        self.optimizer.setCurrentText(settings_io.read(s, "train/optimizer", "adam", str))
-        self.schedule.setCurrentText(settings_io.read(s, "train/schedule", "none", str))
-        self.augment.setChecked(settings_io.read(s, "train/augment", False, bool))
-        data = settings_io.read(s, "train/data", "", str)
-        if data:
-            self.data_edit.setText(data)
+        for name, widget in self.fields.items():
+            key = f"train/{name}"
+            if name in ("model", "device") or self.settings.value(key) is None:
+                continue  # model and device are chosen once their lists exist (populate)
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(settings_io.read(self.settings, key, widget.isChecked(), bool))
+            elif isinstance(widget, QComboBox):
+                text = settings_io.read(self.settings, key, widget.currentText(), str)
+                if widget.findText(text) >= 0:
+                    widget.setCurrentText(text)
+            elif isinstance(widget, QLineEdit):
+                text = settings_io.read(self.settings, key, "", str)
+                if text:
+                    widget.setText(text)
+            else:
+                kind = float if isinstance(widget, QDoubleSpinBox) else int
+                widget.setValue(settings_io.read(self.settings, key, widget.value(), kind))
 
     def save_settings(self) -> None:
-        s = self.settings
-        if self.model_combo.currentText():
-            s.setValue("train/model", self.model_combo.currentText())
-        s.setValue("train/epochs", self.epochs.value())
-        s.setValue("train/batch_size", self.batch_size.value())
-        s.setValue("train/lr", self.lr.value())
-        s.setValue("train/optimizer", self.optimizer.currentText())
-        s.setValue("train/schedule", self.schedule.currentText())
-        s.setValue("train/augment", self.augment.isChecked())
-        s.setValue("train/data", self.data_edit.text())
+        for name, widget in self.fields.items():
+            if name == "model" and not widget.currentText():
+                continue  # never loaded: keep the remembered choice
+            if name == "device":
+                continue  # availability differs between machines and sessions
+            value = self._value(name, widget)
+            if value is None:
+                value = 0 if name in SUBSET_FIELDS else ""
+            self.settings.setValue(f"train/{name}", value)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.2f}%"

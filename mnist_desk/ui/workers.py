@@ -1,30 +1,21 @@
-"""Workers: ``QObject``s moved to ``QThread``s; the GUI talks to them only through signals.
+"""The long-lived inference worker (a ``QObject`` in a thread the job runner hosts).
+
+Other background work is a job (``ui/jobs.py``); the GUI talks to workers only through signals.
 
 Torch is imported inside the workers' threads, so the window can appear before it loads.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
 import time
 import traceback
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-
-def start_in_thread(worker: QObject, name: str) -> QThread:
-    """Move ``worker`` to a fresh, started ``QThread`` that deletes nothing on its own."""
-    thread = QThread()
-    thread.setObjectName(name)
-    worker.moveToThread(thread)
-    thread.start()
-    return thread
-
-
-def stop_thread(thread: QThread, timeout_ms: int = 5000) -> None:
-    thread.quit()
-    thread.wait(timeout_ms)
+from mnist_desk.core.evaluation import describe_checkpoint
 
 
 def use_torch_threads(count: int | None) -> None:
@@ -39,15 +30,15 @@ def use_torch_threads(count: int | None) -> None:
     torch.set_num_threads(count or max(1, os.cpu_count() or 1))
 
 
-def describe_checkpoint(checkpoint) -> dict:
-    metrics = checkpoint.metrics or {}
-    return {
-        "name": checkpoint.model_name,
-        "path": str(checkpoint.path) if checkpoint.path else "",
-        "test_acc": metrics.get("test_acc"),
-        "epoch": metrics.get("epoch"),
-        "description": checkpoint.describe(),
-    }
+def with_cpu_threads(fn: Callable) -> Callable:
+    """Wrap a core job so it runs with one torch thread per CPU (training, evaluation)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        use_torch_threads(None)
+        return fn(*args, **kwargs)
+
+    return run
 
 
 class InferenceWorker(QObject):
@@ -241,119 +232,3 @@ class NumberRequest:
 
     def __init__(self, source) -> None:
         self.source = source
-
-
-class TrainWorker(QObject):
-    """Runs ``core.train.fit``; ``cancel`` is a flag polled once per batch."""
-
-    progress = Signal(object)  # core.train.Progress
-    finished = Signal(object)  # core.train.FitResult
-    fine_tuned = Signal(object)  # core.finetune.FineTuneReport (finished is emitted too)
-    failed = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._stop = threading.Event()
-        self._last_batch_emit = 0.0
-
-    def cancel(self) -> None:
-        """Called from the GUI thread directly: setting an Event is thread-safe."""
-        self._stop.set()
-
-    @Slot(object)
-    def run(self, config) -> None:
-        from mnist_desk.core.train import fit
-
-        self._guarded(
-            lambda: fit(config, on_progress=self._on_progress, should_stop=self._stop.is_set)
-        )
-
-    @Slot(object, str, str)
-    def run_fine_tune(self, config, checkpoint_path: str, store_folder: str) -> None:
-        from mnist_desk.core.finetune import fine_tune
-        from mnist_desk.core.my_digits import MyDigitStore
-
-        def work():
-            report = fine_tune(
-                checkpoint_path,
-                MyDigitStore(store_folder),
-                config,
-                on_progress=self._on_progress,
-                should_stop=self._stop.is_set,
-            )
-            self.fine_tuned.emit(report)
-            return report.result
-
-        self._guarded(work)
-
-    def _guarded(self, work) -> None:
-        """Run ``work`` and turn every failure into one readable ``failed`` message."""
-        self._stop.clear()
-        try:
-            use_torch_threads(None)
-            result = work()
-        except MemoryError:
-            self.failed.emit("Training ran out of memory; try a smaller batch size or model.")
-            return
-        except Exception as exc:
-            text = str(exc) or type(exc).__name__
-            if "out of memory" in text.lower():
-                text = "The GPU ran out of memory; try a smaller batch size. " + text
-            if not _is_user_error(exc):
-                traceback.print_exc()
-            self.failed.emit(text)
-            return
-        self.finished.emit(result)
-
-    def _on_progress(self, event) -> None:
-        now = time.perf_counter()
-        if event.kind == "batch" and now - self._last_batch_emit < 0.05:
-            return  # at most 20 updates a second are plenty for a progress bar
-        self._last_batch_emit = now
-        self.progress.emit(event)
-
-
-class EvalWorker(QObject):
-    """Evaluates a checkpoint on the MNIST test set for the Mistakes tab."""
-
-    progress = Signal(int, int)
-    finished = Signal(object)  # dict with result, images, checkpoint info
-    failed = Signal(str)
-
-    @Slot(str, str)
-    def run(self, checkpoint_path: str, data: str) -> None:
-        try:
-            from mnist_desk.core.checkpoint import load_checkpoint
-            from mnist_desk.core.data import load_mnist
-            from mnist_desk.core.device import select_device
-            from mnist_desk.core.train import evaluate
-
-            use_torch_threads(None)
-            checkpoint = load_checkpoint(checkpoint_path)
-            split = load_mnist(data or None, download=True).test
-            device = select_device("auto")
-            result = evaluate(
-                checkpoint.build().to(device),
-                split,
-                device,
-                batch_size=500,
-                normalization=checkpoint.normalization,
-                on_batch=lambda done, total: self.progress.emit(done, total),
-            )
-        except Exception as exc:
-            self.failed.emit(str(exc) or type(exc).__name__)
-            return
-        self.finished.emit(
-            {
-                "result": result,
-                "images": split.images.numpy(),
-                "checkpoint": describe_checkpoint(checkpoint),
-            }
-        )
-
-
-def _is_user_error(exc: Exception) -> bool:
-    from mnist_desk.core.checkpoint import CheckpointError
-    from mnist_desk.core.data import DataError
-
-    return isinstance(exc, DataError | CheckpointError | ValueError)

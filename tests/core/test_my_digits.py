@@ -52,6 +52,51 @@ def test_a_damaged_file_is_skipped(tmp_path):
     assert len(store.all()) == 1
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"pen_width": float("nan")},
+        {"pen_width": "thick"},
+        {"pen_width": -3},
+        {"strokes": "abc"},
+        {"strokes": [[[1, "y"]]]},
+        {"strokes": []},
+        {"label": 12},
+        {"label": "7"},
+        {"id": "someone-else"},
+    ],
+)
+def test_a_file_with_a_bad_field_is_skipped_and_named(tmp_path, change):
+    import json
+
+    store = MyDigitStore(tmp_path)
+    _fill(store, digits=[1], styles=["plain"])
+    strokes, pen = our_digit(4, "plain")
+    values = {"id": "bad", "label": 4, "strokes": strokes, "pen_width": pen, "created": ""}
+    values.update(change)
+    (tmp_path / "bad.json").write_text(json.dumps(values))
+    digits, problems = store.load()
+    assert [d.label for d in digits] == [1]  # the good digit is still there
+    assert len(problems) == 1 and problems[0].startswith("bad.json")
+    store.arrays(digits)  # and everything after loading works
+
+
+def test_fine_tune_refuses_too_few_digits_in_plain_words(tmp_path):
+    from mnist_desk.core.config import TrainConfig
+    from mnist_desk.core.errors import UserError
+    from mnist_desk.core.finetune import fine_tune
+
+    store = MyDigitStore(tmp_path)
+    _fill(store, digits=range(6), styles=["plain"])
+    config = TrainConfig(out=str(tmp_path / "run"))
+    with pytest.raises(UserError, match="at least 10 .* you have 6"):
+        fine_tune("unused.pt", store, config)
+    _fill(store, digits=range(6), styles=["slanted"])
+    _fill(store, digits=[9], styles=["plain"])  # a 9 kept once: nothing of it to hold out
+    with pytest.raises(UserError, match="9 has only one"):
+        fine_tune("unused.pt", store, config)
+
+
 def test_split_holds_out_some_of_every_label(tmp_path):
     store = MyDigitStore(tmp_path)
     _fill(store)

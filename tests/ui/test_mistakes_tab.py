@@ -1,22 +1,29 @@
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
+SUBSET = 1000
+
 
 def _evaluated(qtbot, make_window, mnist_root, monkeypatch):
-    monkeypatch.setenv("MNIST_DESK_DATA", str(mnist_root))
+    # The Train tab's Data field is the one data folder: the environment points nowhere.
+    monkeypatch.setenv("MNIST_DESK_DATA", "/nowhere")
     window = make_window()
+    window.train_tab.fields["data"].setText(str(mnist_root))
     tab = window.mistakes_tab
     window.tabs.setCurrentWidget(tab)
-    with qtbot.waitSignal(tab.evaluation_ended, timeout=120000):
-        tab.evaluate_button.click()
+    tab.subset.selectAll()
+    qtbot.keyClicks(tab.subset, str(SUBSET))
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=120000) as ended:
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [True], tab.error_label.text()
     return window, tab
 
 
 def test_matrix_gallery_and_open_on_pad(qtbot, make_window, mnist_root, monkeypatch):
     window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
     matrix = tab.heatmap.matrix
-    assert matrix.sum() == 10000
-    wrong = matrix.sum() - np.trace(matrix)
+    assert matrix.sum() + tab.result.rejected().sum() == SUBSET
+    wrong = SUBSET - np.trace(matrix)
     assert tab.model.rowCount() == wrong
 
     off = matrix.copy()
@@ -35,7 +42,7 @@ def test_matrix_gallery_and_open_on_pad(qtbot, make_window, mnist_root, monkeypa
     tab.gallery.setCurrentIndex(tab.model.index(0))
     i = tab.current_test_index()
     assert tab.open_button.isEnabled()
-    tab.open_button.click()
+    qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.pad
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
     assert window.pad.predicted_digit() == tab.model.predictions[i]
@@ -51,12 +58,14 @@ def test_sorting_by_confidence(qtbot, make_window, mnist_root, monkeypatch):
 
 
 def test_missing_data_is_explained(qtbot, make_window, tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_DESK_DATA", str(tmp_path / "none"))
     window = make_window()
+    window.train_tab.fields["data"].setText(str(tmp_path / "none"))
     tab = window.mistakes_tab
     with qtbot.waitSignal(tab.evaluation_ended, timeout=30000):
-        tab.evaluate_button.click()
-    assert "is missing" in tab.error_label.text() and tab.evaluate_button.isEnabled()
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    text = tab.error_label.text()
+    assert "is missing" in text and "Data field on the Train tab" in text
+    assert tab.evaluate_button.isEnabled()
 
 
 def test_the_detail_panel_follows_the_gallery_and_clears_when_filters_change(
@@ -81,3 +90,16 @@ def test_the_detail_panel_follows_the_gallery_and_clears_when_filters_change(
     assert tab.detail_label.text() == DETAIL_HINT
     assert tab.detail_bars.values == []
     assert not tab.open_button.isEnabled()
+
+
+def test_an_evaluation_can_be_cancelled(qtbot, make_window, mnist_root):
+    window = make_window()
+    window.train_tab.fields["data"].setText(str(mnist_root))
+    tab = window.mistakes_tab
+    window.tabs.setCurrentWidget(tab)
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=60000) as ended:
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [False] and "cancelled" in tab.summary.text()
+    assert tab.evaluate_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=5000)

@@ -1,30 +1,109 @@
-from PySide6.QtCore import Qt
+import json
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QSpinBox
 
 from mnist_desk.core.config import TrainConfig
 from mnist_desk.paths import runs_dir
 from tests.ui.conftest import draw_digit
 
 
+def _keep(qtbot, window, digit):
+    draw_digit(qtbot, window.pad.canvas, digit)
+    qtbot.keyClick(window.pad.canvas, getattr(Qt.Key, f"Key_{digit}"))
+
+
+def _item_pos(view, item):
+    return view.visualItemRect(item).center()
+
+
+def _click_item(qtbot, view, item, double=False):
+    view.scrollToItem(item)
+    qtbot.waitUntil(lambda: view.visualItemRect(item).isValid(), timeout=5000)  # laid out
+    pos = _item_pos(view, item)
+    # A real double-click is press, release, then a double-click event: the view only
+    # reports a double-click on the item the first press landed on.
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    if double:
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def _answer_dialog(qtbot, text: str | None, seen: list):
+    """Once the input dialog is up, type ``text`` and press Enter (or Escape when None)."""
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(50, answer)
+            return
+        seen.append(dialog.labelText())
+        spin = dialog.findChild(QSpinBox)
+        if text is None:
+            qtbot.keyClick(spin, Qt.Key.Key_Escape)
+            return
+        spin.selectAll()
+        qtbot.keyClicks(spin, text)
+        qtbot.keyClick(spin, Qt.Key.Key_Return)
+
+    QTimer.singleShot(50, answer)
+
+
 def test_keys_keep_digits_which_can_be_relabelled_and_deleted(qtbot, make_window):
     window = make_window()
     tab = window.my_digits_tab
     for digit in (7, 1):
-        draw_digit(qtbot, window.pad.canvas, digit)
-        qtbot.keyClick(window.pad.canvas, getattr(Qt.Key, f"Key_{digit}"))
+        _keep(qtbot, window, digit)
         assert window.pad.canvas.is_empty()  # kept, and the pad is ready for the next one
     assert [d.label for d in tab.digits] == [7, 1]
     qtbot.waitUntil(lambda: tab.accuracy() is not None, timeout=10000)
     assert tab.accuracy() == 1.0
     assert "2/2" in tab.summary.text()
+    window.tabs.setCurrentWidget(tab)
 
-    tab.list.item(1).setSelected(True)
-    tab.relabel_selected(4)
+    _click_item(qtbot, tab.list, tab.list.item(1))
+    seen = []
+    _answer_dialog(qtbot, "4", seen)
+    qtbot.mouseClick(tab.relabel_button, Qt.MouseButton.LeftButton)
+    assert seen and "0–9" in seen[0]  # it asked
     assert sorted(d.label for d in tab.store.all()) == [4, 7]
     qtbot.waitUntil(lambda: tab.accuracy() == 0.5, timeout=10000)
-    tab.list.clearSelection()
-    tab.list.item(0).setSelected(True)
-    tab.delete_selected()
-    assert len(tab.store.all()) == 1
+
+    # Escape leaves the label as it was (the old bug set it to 0 without asking)
+    _click_item(qtbot, tab.list, tab.list.item(0))
+    _answer_dialog(qtbot, None, seen)
+    qtbot.mouseClick(tab.relabel_button, Qt.MouseButton.LeftButton)
+    assert len(seen) == 2 and sorted(d.label for d in tab.store.all()) == [4, 7]
+
+    _click_item(qtbot, tab.list, tab.list.item(0))
+    qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
+    assert [d.label for d in tab.store.all()] == [4]
+
+
+def test_delete_key_then_undo_brings_the_digit_back(qtbot, make_window):
+    window = make_window()
+    tab = window.my_digits_tab
+    for digit in (3, 8):
+        _keep(qtbot, window, digit)
+    qtbot.waitUntil(lambda: tab.accuracy() is not None, timeout=10000)  # the list is final
+    window.tabs.setCurrentWidget(tab)
+    before = {d.id: (d.label, d.strokes) for d in tab.store.all()}
+    _click_item(qtbot, tab.list, tab.list.item(1))
+    qtbot.keyClick(tab.list, Qt.Key.Key_Delete)
+    assert len(tab.store.all()) == 1 and tab.undo_button.isEnabled()
+    assert window.pad.canvas.strokes() == []  # the pad's own Delete did not fire
+    qtbot.keyClick(tab.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    after = {d.id: (d.label, d.strokes) for d in tab.store.all()}
+    assert (
+        after == before
+        and (tab.store.folder / f"{tab.list.item(1).data(Qt.ItemDataRole.UserRole)}.png").exists()
+    )
+    assert not tab.undo_button.isEnabled()
+    # the button does the same
+    _click_item(qtbot, tab.list, tab.list.item(0))
+    qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tab.undo_button, Qt.MouseButton.LeftButton)
+    assert {d.id for d in tab.store.all()} == set(before)
 
 
 def test_an_empty_pad_is_not_kept(qtbot, make_window):
@@ -34,16 +113,48 @@ def test_an_empty_pad_is_not_kept(qtbot, make_window):
     assert window.my_digits_tab.digits == []
 
 
-def test_double_click_puts_a_digit_back_on_the_pad(qtbot, make_window):
+def test_double_click_puts_a_digit_back_on_a_clean_pad(qtbot, make_window):
     window = make_window()
     draw_digit(qtbot, window.pad.canvas, 2)
     strokes = window.pad.canvas.strokes()
-    window.add_my_digit(2)
-    window.tabs.setCurrentWidget(window.my_digits_tab)
-    item = window.my_digits_tab.list.item(0)
-    window.my_digits_tab._open_item(item)
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_2)
+    # an opened digit (as from the Mistakes tab or Open image) is on the pad
+    opened = np.zeros((28, 28), np.float32)
+    opened[4:24, 12:16] = 1.0
+    window._open_on_pad(opened)
+    assert window.pad.canvas.background() is not None
+    tab = window.my_digits_tab
+    qtbot.waitUntil(lambda: tab.accuracy() is not None, timeout=10000)  # the list is final
+    window.tabs.setCurrentWidget(tab)
+    _click_item(qtbot, tab.list, tab.list.item(0), double=True)
     assert window.tabs.currentWidget() is window.pad
     assert window.pad.canvas.strokes() == [[tuple(p) for p in s] for s in strokes]
+    assert window.pad.canvas.background() is None  # nothing left over from the opened digit
+    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "2", timeout=10000)
+
+
+def test_damaged_digit_files_are_skipped_and_named(qtbot, make_window):
+    from mnist_desk.core.handwriting import our_digit
+    from mnist_desk.core.my_digits import MyDigitStore
+    from mnist_desk.paths import my_digits_dir
+
+    store = MyDigitStore(my_digits_dir())
+    strokes, pen = our_digit(5, "plain")
+    good = store.add(strokes, pen, 5)
+    bad = {
+        "nan-pen": {"pen_width": float("nan")},
+        "thick-pen": {"pen_width": "thick"},
+        "abc-strokes": {"strokes": "abc"},
+    }
+    for name, change in bad.items():
+        values = {"id": name, "label": 3, "strokes": strokes, "pen_width": pen, "created": ""}
+        values.update(change)
+        (store.folder / f"{name}.json").write_text(json.dumps(values))
+    window = make_window()
+    tab = window.my_digits_tab
+    assert [d.id for d in tab.digits] == [good.id]
+    text = window.problems_label.text() + window.problems_label.toolTip()
+    assert all(name in text for name in bad) and window.problems_label.isVisible()
 
 
 def test_fine_tune_from_the_train_tab_reports_before_and_after(qtbot, make_window, mnist_root):

@@ -69,9 +69,14 @@ def test_resizing_keeps_the_drawing_and_the_answer(qtbot, make_window):
     draw_digit(qtbot, window.pad.canvas, 7)
     wait_for_digit(qtbot, window, "7")
     before = window.pad.canvas.strokes()
+    probs = window.pad.last_probs.copy()
     window.resize(1300, 900)
     qtbot.wait(50)
+    # any answer asked for by the resize has arrived, and it is still the same 7
+    qtbot.waitUntil(lambda: window.pad._shown_id == window.pad._request_id, timeout=10000)
     assert window.pad.canvas.strokes() == before
+    assert window.pad.digit_label.text() == "7"
+    np.testing.assert_allclose(window.pad.last_probs, probs, atol=1e-3)
 
 
 def test_inference_runs_off_the_gui_thread(qtbot, make_window):
@@ -243,8 +248,10 @@ def test_about_and_model_card_name_the_model(qtbot, make_window):
 
     window = make_window()
     window.show_model_card()
-    card = window.model_card_dialog.findChild(QTextBrowser).toPlainText()
+    browser = window.model_card_dialog.findChild(QTextBrowser)
+    card = browser.toPlainText()
     assert "desknet" in card and "md5" in card
+    assert _first_table_row(browser) != ["", ""]  # no empty first row
     window.model_card_dialog.close()
     seen = []
 
@@ -259,6 +266,38 @@ def test_about_and_model_card_name_the_model(qtbot, make_window):
     assert seen and "desknet" in seen[0]
 
 
+def _first_table_row(browser):
+    from PySide6.QtGui import QTextTable
+
+    for frame in browser.document().rootFrame().childFrames():
+        if isinstance(frame, QTextTable):
+            return [frame.cellAt(0, c).firstCursorPosition().block().text() for c in range(2)]
+    return None
+
+
+def test_the_model_card_describes_the_active_model(
+    qtbot, make_window, tmp_path, shipped_checkpoint
+):
+    import shutil
+
+    from PySide6.QtWidgets import QTextBrowser
+
+    window = make_window()
+    trained = tmp_path / "my-run" / "best.pt"
+    trained.parent.mkdir()
+    shutil.copy(shipped_checkpoint, trained)
+    window.load_model(str(trained))
+    qtbot.waitUntil(lambda: window.active_model_path == str(trained), timeout=20000)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if "Help" in a.text())
+    next(a for a in help_menu.actions() if "Model card" in a.text()).trigger()
+    browser = window.model_card_dialog.findChild(QTextBrowser)
+    card = browser.toPlainText()
+    assert str(trained) in card and "md5" not in card  # not the shipped model's card
+    assert "test acc" in card and "onecycle" in card  # its metrics and how it was trained
+    assert _first_table_row(browser) == ["measure", "value"]
+    window.model_card_dialog.close()
+
+
 def test_theme_choice_recolours_and_is_remembered(qtbot, make_window):
     from PySide6.QtGui import QPalette
 
@@ -271,3 +310,65 @@ def test_theme_choice_recolours_and_is_remembered(qtbot, make_window):
     assert again.theme == "dark" and again.theme_actions["dark"].isChecked()
     again.set_theme("light")
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() > 150
+
+
+def test_error_lines_clear_when_the_next_action_succeeds(qtbot, make_window, tmp_path):
+    window = make_window()
+    error = window.pad.error_label
+    window.save_action.trigger()  # File → Save drawing on an empty pad
+    assert error.isVisible() and "draw a digit first" in error.text()
+    draw_digit(qtbot, window.pad.canvas, 7)
+    wait_for_digit(qtbot, window, "7")
+    assert not error.isVisible() and error.text() == ""  # a new drawing clears it
+
+    assert window.save_drawing(str(tmp_path / "missing-folder" / "x.png")) == ""
+    assert error.isVisible()
+    assert window.save_drawing(str(tmp_path / "seven.png"))
+    assert not error.isVisible()  # a successful save clears it
+
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"junk")
+    window.load_model(str(bad))
+    qtbot.waitUntil(error.isVisible, timeout=10000)
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_Escape)
+    draw_digit(qtbot, window.pad.canvas, 1)
+    wait_for_digit(qtbot, window, "1")
+    assert not error.isVisible()
+
+
+def test_drawing_actions_are_live_only_on_the_draw_tab(qtbot, make_window):
+    window = make_window()
+    draw_digit(qtbot, window.pad.canvas, 4)
+    strokes = window.pad.canvas.strokes()
+    actions = (
+        window.undo_action,
+        window.clear_action,
+        window.open_image_action,
+        window.save_action,
+    )
+    assert all(a.isEnabled() for a in actions)
+    qtbot.keyClick(window.tabs, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)  # Go to My digits
+    assert window.tabs.currentWidget() is window.my_digits_tab
+    assert not any(a.isEnabled() for a in actions)
+    qtbot.keyClick(window.my_digits_tab.list, Qt.Key.Key_Escape)
+    qtbot.keyClick(window.my_digits_tab.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.pad.canvas.strokes() == strokes  # neither Clear nor Undo reached the pad
+    qtbot.keyClick(window.tabs, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    assert all(a.isEnabled() for a in actions)
+
+
+def test_a_damaged_remembered_model_falls_back_to_the_shipped_one(qtbot, make_window, tmp_path):
+    from mnist_desk.ui.settings import open_settings
+
+    bad = tmp_path / "remembered.pt"
+    bad.write_bytes(b"\x80\x02 not a checkpoint" * 10)
+    settings = open_settings()
+    settings.setValue("model/last", str(bad))
+    settings.sync()
+    window = make_window()
+    qtbot.waitUntil(lambda: window.model_info.get("name") == "desknet", timeout=20000)
+    assert window.active_model_path == ""
+    text = window.pad.error_label.text()
+    assert "remembered.pt" in text and "shipped model" in text
+    draw_digit(qtbot, window.pad.canvas, 7)
+    wait_for_digit(qtbot, window, "7")

@@ -1,8 +1,13 @@
+import dataclasses
+import json
+import shutil
 import time
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from mnist_desk.core.config import TrainConfig
+from mnist_desk.core.runs import RunRecord, default_runs_table
 from mnist_desk.paths import runs_dir
 from tests.ui.conftest import draw_digit
 
@@ -24,19 +29,50 @@ def _quick_config(mnist_root, **overrides):
     return TrainConfig(**values)
 
 
+def _click_row(qtbot, table, row, double=False):
+    """A person's click on the row's first cell, in the table's viewport."""
+    item = table.item(row, 0)
+    pos = table.visualItemRect(item).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    if double:  # press, release, then the double-click event, as a real double-click
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_the_form_covers_every_training_option(qtbot):
+    """A TrainConfig field must be in the form or listed, with a reason, in NOT_IN_FORM."""
+    from mnist_desk.ui.settings import open_settings
+    from mnist_desk.ui.train_tab import NOT_IN_FORM, TrainTab
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    tab = TrainTab(open_settings(), jobs=None)
+    qtbot.addWidget(tab)
+    in_form = set(tab.fields)
+    assert not (in_form & set(NOT_IN_FORM)), "a field is both in the form and excused from it"
+    assert names - in_form - set(NOT_IN_FORM) == set(), "options missing from the Train tab"
+    assert set(NOT_IN_FORM) <= names and in_form <= names, "stale names in the form's lists"
+    assert all(reason.strip() for reason in NOT_IN_FORM.values())
+    for name, widget in tab.fields.items():  # every field widget is really in the tab
+        assert tab.isAncestorOf(widget), name
+
+
 def test_form_builds_a_config_and_greys_out_missing_devices(qtbot, make_window):
-    window = make_window()
-    tab = window.train_tab
-    assert tab.model_combo.findText("lenet5") >= 0 and tab.model_combo.findText("desknet") >= 0
-    cuda = tab.device.findText("cuda", Qt.MatchFlag.MatchStartsWith)
     import torch
 
-    assert tab.device.model().item(cuda).isEnabled() == torch.cuda.is_available()
-    tab.model_combo.setCurrentText("lenet5")
-    tab.epochs.setValue(3)
-    tab.optimizer.setCurrentText("sgd")
+    window = make_window()
+    tab = window.train_tab
+    model = tab.fields["model"]
+    assert model.findText("lenet5") >= 0 and model.findText("desknet") >= 0
+    device = tab.fields["device"]
+    cuda = device.findText("cuda", Qt.MatchFlag.MatchStartsWith)
+    assert device.model().item(cuda).isEnabled() == torch.cuda.is_available()
+    model.setCurrentText("lenet5")
+    tab.fields["epochs"].setValue(3)
+    tab.fields["optimizer"].setCurrentText("sgd")
+    tab.fields["label_smoothing"].setValue(0.1)
     config = tab.config()
     assert (config.model, config.epochs, config.optimizer) == ("lenet5", 3, "sgd")
+    assert config.label_smoothing == 0.1 and config.train_subset is None
+    assert tab.keep_epochs.isChecked()  # per-epoch snapshots are on by default
 
 
 def test_a_run_from_the_tab_finishes_and_its_checkpoint_predicts(qtbot, make_window, mnist_root):
@@ -47,9 +83,10 @@ def test_a_run_from_the_tab_finishes_and_its_checkpoint_predicts(qtbot, make_win
         assert not tab.start(_quick_config(mnist_root))  # only one run at a time
     assert "batch (smoothed)" in tab.loss_plot.data and "test" in tab.acc_plot.data
     assert tab.start_button.isEnabled() and tab.table.rowCount() == 1
+    assert tab.table.item(0, 2).text() == "done"
     path = str(tab.last_result.best_path)
     assert window.pad.model_combo.findData(path) >= 0  # selectable on the pad
-    tab.use_button.click()
+    qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.active_model_path == path, timeout=20000)
     draw_digit(qtbot, window.pad.canvas, 1)
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
@@ -64,33 +101,120 @@ def test_cancel_stops_within_a_second_and_keeps_a_checkpoint(qtbot, make_window,
     qtbot.waitUntil(lambda: "test" in tab.acc_plot.data, timeout=120000)  # one epoch done
     with qtbot.waitSignal(tab.run_ended, timeout=5000):
         started = time.perf_counter()
-        tab.cancel_button.click()
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     assert time.perf_counter() - started < 1.0
     assert tab.last_result.cancelled and tab.start_button.isEnabled()
     assert load_checkpoint(tab.last_result.best_path).metrics["epoch"] >= 1
+    record = tab.selected_record()
+    assert record.status == "cancelled" and record.epochs_done >= 1
+    if tab._resume_ok:
+        assert tab.resume_button.isEnabled()
+    else:  # the engine cannot resume yet: the button says so instead of doing nothing
+        assert not tab.resume_button.isEnabled()
+        assert "cannot" in tab.resume_button.toolTip()
 
 
-def test_a_failing_run_shows_the_error_and_reenables_start(qtbot, make_window, tmp_path):
+def test_missing_data_names_the_data_field_and_wraps(qtbot, make_window, tmp_path):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    data = tab.fields["data"]
+    data.clear()
+    qtbot.keyClicks(data, str(tmp_path / "a-folder-with-a-rather-long-name" / "nowhere" / "x"))
+    tab.fields["train_subset"].setValue(500)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    text = tab.error_label.text()
+    assert tab.error_label.isVisible() and "Data field" in text and "is missing" in text
+    assert "--data" not in text
+    assert tab.start_button.isEnabled() and not tab.running
+    # the line wraps inside the form's column instead of running past the window's edge
+    column = tab.error_label.parentWidget()
+    assert tab.error_label.minimumSizeHint().width() <= column.width()
+    assert tab.error_label.geometry().right() <= column.width()
+
+
+def test_training_digits_and_other_choices_are_remembered(qtbot, make_window):
     window = make_window()
     tab = window.train_tab
-    with qtbot.waitSignal(tab.run_ended, timeout=30000):
-        tab.start(
-            TrainConfig(
-                model="cnn",
-                epochs=1,
-                data=str(tmp_path / "nowhere"),
-                out=str(tmp_path / "run"),
-                device="cpu",
-            )
-        )
-    assert not tab.error_label.isHidden() and "is missing" in tab.error_label.text()
-    assert tab.start_button.isEnabled() and not tab.running
-    assert window.isVisible()  # the app is still usable
+    window.tabs.setCurrentWidget(tab)
+    spin = tab.fields["train_subset"]
+    spin.selectAll()
+    qtbot.keyClicks(spin, "2000")
+    spin.editingFinished.emit()
+    tab.fields["augment"].click()
+    window.close()
+    again = make_window(wait=False).train_tab
+    assert again.fields["train_subset"].value() == 2000
+    assert again.fields["augment"].isChecked()
+
+
+def _fake_run(name: str, model_file, acc: float, status="done") -> RunRecord:
+    out = runs_dir() / name
+    out.mkdir(parents=True)
+    best = out / "best.pt"
+    shutil.copy(model_file, best)
+    history = [
+        {"epoch": e, "train_loss": 1 / e, "train_acc": acc - 0.1 / e, "test_loss": 1.5 / e,
+         "test_acc": acc - 0.05 / e}
+        for e in (1, 2, 3)
+    ]  # fmt: skip
+    (out / "history.json").write_text(json.dumps(history))
+    record = RunRecord(
+        out=str(out), model="desknet", status=status, best_path=str(best), test_acc=acc,
+        epochs_done=3, epochs=3,
+    )  # fmt: skip
+    default_runs_table().upsert(record)
+    return record
+
+
+def test_selecting_a_run_shows_its_curves_and_enables_use(qtbot, make_window, shipped_checkpoint):
+    first = _fake_run("first", shipped_checkpoint, 0.9)
+    second = _fake_run("second", shipped_checkpoint, 0.8)
+    window = make_window()
+    tab = window.train_tab
+    window.tabs.setCurrentWidget(tab)
+    assert tab.table.rowCount() == 2 and not tab.use_button.isEnabled()
+    row = next(r for r in range(2) if tab.table.item(r, 0).text() == "second")
+    _click_row(qtbot, tab.table, row)
+    assert tab.use_button.isEnabled()
+    xs, ys = tab.acc_plot.data["test"]
+    assert list(xs) == [1, 2, 3] and abs(ys[-1] - (0.8 - 0.05 / 3)) < 1e-9
+    qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == second.best_path, timeout=20000)
+    _click_row(qtbot, tab.table, 1 - row, double=True)  # double-click still activates
+    qtbot.waitUntil(lambda: window.active_model_path == first.best_path, timeout=20000)
+
+
+def test_a_damaged_runs_table_is_skipped_and_named(qtbot, make_window, shipped_checkpoint):
+    _fake_run("good", shipped_checkpoint, 0.9)
+    table = default_runs_table().path
+    rows = json.loads(table.read_text())
+    table.write_text(json.dumps(["x", 1, *rows]))
+    window = make_window()
+    assert window.train_tab.table.rowCount() == 1
+    assert window.problems_label.isVisible() and "runs.json" in window.problems_label.text()
+
+
+def test_fine_tune_with_too_few_digits_says_so(qtbot, make_window, mnist_root):
+    from mnist_desk.core.handwriting import our_digit
+
+    window = make_window()
+    store = window.my_digits_tab.store
+    for digit in (1, 2, 3, 4, 5, 6):
+        strokes, pen = our_digit(digit, "plain")
+        store.add(strokes, pen, digit)
+    tab = window.train_tab
+    tab.fields["data"].setText(str(mnist_root))
+    window.tabs.setCurrentWidget(tab)
+    with qtbot.waitSignal(tab.run_ended, timeout=60000) as ended:
+        qtbot.mouseClick(tab.fine_tune_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [False]
+    text = tab.error_label.text()
+    assert "at least 10" in text and "you have 6" in text and "0.0%" not in text
+    assert tab.fine_tune_button.isEnabled()
 
 
 def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, make_window, mnist_root, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
     window = make_window()
     tab = window.train_tab
     tab.start(_quick_config(mnist_root, epochs=50, train_subset=3000))
@@ -102,8 +226,26 @@ def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, make_window, mnist_
     window.close()
     assert asked and window.isVisible() and tab.running  # "No" keeps it training
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    started = time.perf_counter()
+    thread = tab.job.thread
     window.close()
     assert not window.isVisible()
-    assert not tab.thread.isRunning()  # the worker thread was stopped, not abandoned
-    assert time.perf_counter() - started < 5
+    assert not thread.isRunning()  # the job's thread was stopped, not abandoned
+
+
+def test_closing_with_training_and_evaluation_running_ends_every_thread_fast(
+    qtbot, make_window, mnist_root, monkeypatch
+):
+    window = make_window()
+    tab = window.train_tab
+    tab.fields["data"].setText(str(mnist_root))
+    tab.start(_quick_config(mnist_root, epochs=50, train_subset=3000))
+    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=60000)
+    window.tabs.setCurrentWidget(window.mistakes_tab)
+    qtbot.mouseClick(window.mistakes_tab.evaluate_button, Qt.MouseButton.LeftButton)
+    threads = [job.thread for job in window.jobs.jobs()] + [window.inference_thread]
+    assert len(threads) == 3 and all(t.isRunning() for t in threads)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 2.0
+    assert not any(t.isRunning() for t in threads) and not window.jobs.busy()
