@@ -75,6 +75,7 @@ def startup(runs: int = 5) -> str:
 
 def main() -> int:
     import latency
+    import read_numbers
     import strokes
     import throughput
 
@@ -95,6 +96,10 @@ def main() -> int:
     )
     sections.append(
         "## Drawn digits\n\n`python benchmarks/strokes.py`\n\n" + captured(strokes.main, [])
+    )
+    sections.append(
+        "## Reading numbers\n\n`python benchmarks/read_numbers.py --per-length 150 --latency 200`"
+        "\n\n" + captured(read_numbers.main, ["--per-length", "150", "--latency", "200"])
     )
     text = "\n\n".join(sections) + "\n"
     (ROOT / "benchmarks" / "RESULTS.md").write_text(text)

@@ -159,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("-k", "--top-k", type=_count(1, 10), default=3)
     pr.add_argument("--save-28", metavar="DIR", help="also save the 28x28 image the model saw")
     pr.add_argument("--json", action="store_true")
+    pr.add_argument(
+        "--number",
+        action="store_true",
+        help="each file is a written number (several digits, left to right): print it, then "
+        "each digit's confidence (--json adds each digit's box in image pixels)",
+    )
 
     ex = sub.add_parser("export", help="export to ONNX and check it against PyTorch")
     _add_model_option(ex)
@@ -433,6 +439,8 @@ def cmd_predict(args) -> int:
     if args.save_28:
         check_folder_writable(args.save_28)
     predictor = Predictor.from_path(_checkpoint_path(args))
+    if args.number:
+        return _predict_numbers(args, predictor, max(1, min(10, args.top_k)))
     rows = []
     for name in args.images:
         image28 = load_image_as_mnist(name)
@@ -465,6 +473,42 @@ def cmd_predict(args) -> int:
                 row["state"], ""
             )
             print(f"{row['image']}: {verdict}{ranked}")
+    return 0
+
+
+def _predict_numbers(args, predictor, k: int) -> int:
+    from mnist_desk.core.grouping import load_number_image
+
+    rows = []
+    for name in args.images:
+        reading = load_number_image(name, predictor, k)
+        rows.append({"image": name, "number": reading.text, "digits": reading.digits})
+    if args.json:
+        out = [
+            {
+                "image": row["image"],
+                "number": row["number"],
+                "digits": [
+                    {
+                        "digit": d.digit,
+                        "p": d.confidence,
+                        "not_sure": d.low_confidence,
+                        "not_a_digit": d.not_a_digit,
+                        "box": [round(v, 1) for v in d.box],
+                        "top_k": [{"digit": t, "p": p} for t, p in d.top_k],
+                    }
+                    for d in row["digits"]
+                ],
+            }
+            for row in rows
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['image']}: {row['number']}")
+        for d in row["digits"]:
+            mark = " (not a digit?)" if d.not_a_digit else " (not sure)" if d.low_confidence else ""
+            print(f"  {d.text}  {d.confidence * 100:.1f}%{mark}")
     return 0
 
 

@@ -213,8 +213,11 @@ def _flatten_alpha(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return 1.0 - np.clip(alpha, 0, 1)  # dark ink on white, for the next step
 
 
-def image_to_mnist(image: Image.Image) -> np.ndarray:
-    """A Pillow image of one digit, light or dark background → 28×28 MNIST-style."""
+def image_ink(image: Image.Image) -> np.ndarray:
+    """A Pillow image, light or dark background → ink in [0, 1] (bright = ink).
+
+    Shared by one digit (``image_to_mnist``) and a number (``core.grouping``).
+    """
     with contextlib.suppress(AttributeError, EOFError):
         image.seek(0)  # first frame of animated images
     image = ImageOps.exif_transpose(image) or image
@@ -233,7 +236,12 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
         raise ImageError("the image is blank: no ink stands out from its background")
     ink = ink / peak
     ink[ink < NOISE_FLOOR] = 0.0
-    result = fit_to_mnist(ink)
+    return ink
+
+
+def image_to_mnist(image: Image.Image) -> np.ndarray:
+    """A Pillow image of one digit, light or dark background → 28×28 MNIST-style."""
+    result = fit_to_mnist(image_ink(image))
     if result is None:
         raise ImageError("the image is blank: no ink stands out from its background")
     return result
@@ -253,13 +261,18 @@ def check_image_file(path: str | os.PathLike) -> str:
 
 def load_image_as_mnist(path: str | os.PathLike) -> np.ndarray:
     """Open an image file for ``predict`` and "Open image"; bad files raise ``ImageError``."""
+    return read_image_file(path, image_to_mnist)
+
+
+def read_image_file(path: str | os.PathLike, reader):
+    """``reader(image)`` on an image file; any way the file is bad becomes one ``ImageError``."""
     name = check_image_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(name) as image:
                 image.load()
-                return image_to_mnist(image)
+                return reader(image)
     except ImageError as exc:
         raise ImageError(f"{os.path.basename(name)}: {exc}") from None
     except UnidentifiedImageError:

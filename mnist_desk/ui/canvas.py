@@ -50,6 +50,8 @@ class DrawingCanvas(QWidget):
         self._emit_timer.setSingleShot(True)
         self._emit_timer.setInterval(THROTTLE_MS)
         self._emit_timer.timeout.connect(self._emit_now)
+        self.logical_width = LOGICAL_SIDE  # wider in number mode (issue 14)
+        self._boxes: list[tuple[tuple[float, float, float, float], bool, bool]] = []
 
     # ----- public API -------------------------------------------------------------------
     def strokes(self) -> list[Stroke]:
@@ -129,23 +131,37 @@ class DrawingCanvas(QWidget):
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def set_logical_width(self, width: float) -> None:
+        """A wider writing area (number mode); the strokes keep their logical coordinates."""
+        self.logical_width = float(width)
+        self._boxes = []
+        self.update()
+
+    def set_boxes(self, boxes: list) -> None:
+        """Thin frames drawn over the strokes: (x0, y0, x1, y1 logical, flagged, selected)."""
+        self._boxes = [(tuple(b[:4]), bool(b[4]), bool(b[5])) for b in boxes]
+        self.update()
+
     # ----- geometry ---------------------------------------------------------------------
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        return QSize(420, 420)
+        return QSize(round(420 * self.logical_width / LOGICAL_SIDE), 420)
 
     def _square(self) -> QRectF:
-        side = min(self.width(), self.height())
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        """The drawing area in widget pixels: a square in digit mode, wider in number mode."""
+        aspect = self.logical_width / LOGICAL_SIDE
+        height = min(self.height(), self.width() / aspect)
+        width = height * aspect
+        return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 
     def _scale(self) -> float:
-        return self._square().width() / LOGICAL_SIDE
+        return self._square().height() / LOGICAL_SIDE
 
     def _to_logical(self, pos: QPointF) -> tuple[float, float]:
         square = self._square()
         s = self._scale()
         x = (pos.x() - square.left()) / s
         y = (pos.y() - square.top()) / s
-        return (min(max(x, 0.0), LOGICAL_SIDE), min(max(y, 0.0), LOGICAL_SIDE))
+        return (min(max(x, 0.0), self.logical_width), min(max(y, 0.0), LOGICAL_SIDE))
 
     # ----- events -----------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -221,16 +237,37 @@ class DrawingCanvas(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(square, self._background_image)
         painter.setPen(QPen(QColor(70, 70, 70), 1, Qt.PenStyle.DashLine))
-        inset = square.width() * (4 / 28)  # MNIST's 20×20 box inside 28×28, as a hint
-        painter.drawRect(square.adjusted(inset, inset, -inset, -inset))
+        number_mode = self.logical_width != LOGICAL_SIDE
+        inset = square.height() * (4 / 28)  # MNIST's 20×20 box inside 28×28, as a hint
+        if not number_mode:
+            painter.drawRect(square.adjusted(inset, inset, -inset, -inset))
         if self.is_empty():
             painter.setPen(QColor(150, 150, 150))
-            painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            hint = "Write a number here, left to right" if number_mode else "Draw a digit here"
+            painter.drawText(square, Qt.AlignmentFlag.AlignCenter, hint)
         self._paint_strokes(painter, square)
+        self._paint_boxes(painter, square)
         painter.end()
 
+    def _paint_boxes(self, painter: QPainter, square: QRectF) -> None:
+        scale = self._scale()
+        for (x0, y0, x1, y1), flagged, selected in self._boxes:
+            colour = QColor(240, 150, 40) if flagged else QColor(80, 200, 120)
+            pen = QPen(colour, 2 if selected else 1)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(
+                QRectF(
+                    square.left() + x0 * scale,
+                    square.top() + y0 * scale,
+                    (x1 - x0) * scale,
+                    (y1 - y0) * scale,
+                )
+            )
+
     def _paint_strokes(self, painter: QPainter, square: QRectF) -> None:
-        scale = square.width() / LOGICAL_SIDE
+        scale = square.height() / LOGICAL_SIDE
         pen = QPen(QColor(245, 245, 245), self.pen_width * scale)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -247,14 +284,15 @@ class DrawingCanvas(QWidget):
 
     def to_image(self, side: int = 560) -> QImage:
         """The drawing alone (white ink on black, no guides), for saving as PNG."""
-        image = QImage(side, side, QImage.Format.Format_RGB32)
+        width = round(side * self.logical_width / LOGICAL_SIDE)
+        image = QImage(width, side, QImage.Format.Format_RGB32)
         image.fill(QColor(0, 0, 0))
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._background_image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(QRectF(0, 0, side, side), self._background_image)
-        self._paint_strokes(painter, QRectF(0, 0, side, side))
+        self._paint_strokes(painter, QRectF(0, 0, width, side))
         painter.end()
         return image
 

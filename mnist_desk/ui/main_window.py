@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         self.pad.saliency_toggled.connect(self.inference_worker.set_saliency)
         self.pad.saliency_toggled.connect(lambda _on: self.pad.refresh())
         self.inference_worker.result.connect(self.pad.on_result)
+        self.pad.request_number.connect(self.inference_worker.request_number)
+        self.inference_worker.number_result.connect(self.pad.on_number_result)
         self.inference_worker.failed.connect(self._on_inference_failed)
         self.inference_worker.model_loaded.connect(self._on_model_loaded)
         self.inference_worker.model_failed.connect(self._on_model_failed)
@@ -422,6 +424,9 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def add_my_digit(self, label: int) -> None:
         canvas = self.pad.canvas
+        if self.pad.number_mode:
+            self.pad.show_error("My digits keeps single digits: untick Number to keep one.")
+            return
         if canvas.is_empty():
             self.pad.show_error("Draw a digit first, then press its key (0–9) to keep it.")
             return
@@ -462,7 +467,10 @@ class MainWindow(QMainWindow):
             # A FIFO or a device would block the worker's read (and shutdown) for ever.
             self.pad.show_error(f"Could not use {Path(path).name}: it is not a regular file.")
             return
-        if path:
+        if path and self.pad.number_mode:
+            self.statusBar().showMessage(f"Reading {Path(path).name} as a number…", 5000)
+            self.pad.read_number_file(path)
+        elif path:
             self.statusBar().showMessage(f"Opening {Path(path).name}…")
             self.load_image_requested.emit(path)
 
@@ -552,6 +560,7 @@ class MainWindow(QMainWindow):
         )
         self.pad.k_spin.setValue(settings_io.read(s, "pad/top_k", 3, int))
         self.pad.preview_check.setChecked(settings_io.read(s, "pad/show_preview", True, bool))
+        self.pad.set_number_mode(settings_io.read(s, "pad/number_mode", False, bool))
         self.tabs.setCurrentIndex(settings_io.read(s, "window/tab", 0, int))
         self.set_theme(settings_io.read(s, "window/theme", "system", str))
 
@@ -574,6 +583,7 @@ class MainWindow(QMainWindow):
         s.setValue("pad/pen_width", self.pad.pen_slider.value())
         s.setValue("pad/top_k", self.pad.k_spin.value())
         s.setValue("pad/show_preview", self.pad.preview_check.isChecked())
+        s.setValue("pad/number_mode", self.pad.number_mode)
         self.train_tab.save_settings()
         s.sync()
 

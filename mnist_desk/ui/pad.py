@@ -29,6 +29,7 @@ from mnist_desk.ui.charts import ProbabilityBars
 from mnist_desk.ui.heatmaps import ExplanationLegend, explanation_pixmap
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
+from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
 
 PREVIEW_SIDE = 140  # 5 screen pixels per MNIST pixel
 ERROR_LINES = 3
@@ -99,6 +100,8 @@ class PadTab(QWidget):
     saliency_toggled = Signal(bool)
     add_my_digit = Signal(int)  # label; the window stores the current drawing
     answer_shown = Signal(int, object, object, object)  # after the bars and preview updated
+    request_number = Signal(int, object)  # request id, Drawing or image path (number mode)
+    number_shown = Signal(int)  # request id, after a number's reading is on screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -201,7 +204,9 @@ class PadTab(QWidget):
 
         # Two rows under the canvas: the pen row keeps the slider a usable width, the button
         # row is never squeezed (every button keeps its full text).
+        self._init_number_mode()
         pen_row = QHBoxLayout()
+        pen_row.addWidget(self.number_check)
         pen_row.addWidget(QLabel("Pen"))
         pen_row.addWidget(self.pen_slider, 1)
         pen_row.addWidget(self.pen_value)
@@ -237,6 +242,7 @@ class PadTab(QWidget):
         right.addLayout(model_row)
         right.addWidget(self.error_label)
         right.addLayout(answer_row)
+        right.addWidget(self.number_strip)
         right.addLayout(k_row)
         right.addWidget(self.bars, 1)
         right.addLayout(preview_row)
@@ -265,6 +271,9 @@ class PadTab(QWidget):
             self._shown_id = request_id
             self._show_empty()
             return
+        if self.number_mode:
+            self.request_number.emit(request_id, drawing)
+            return
         self.request_inference.emit(request_id, drawing)
 
     @Slot(object)
@@ -283,7 +292,7 @@ class PadTab(QWidget):
     # ----- results ----------------------------------------------------------------------
     @Slot(int, object, object, object)
     def on_result(self, request_id: int, probs, image28, saliency) -> None:
-        if request_id <= self._shown_id:
+        if request_id <= self._shown_id or self.number_mode:
             return  # stale: a newer answer (or an empty pad) is already shown
         # Answers newer than the one shown are welcome even while the person keeps drawing,
         # so a slow machine still shows progress instead of waiting for the pen to stop.
@@ -332,8 +341,13 @@ class PadTab(QWidget):
         )
         self.bars.show_empty()
         self.preview.setPixmap(digit_pixmap(np.zeros((28, 28)), PREVIEW_SIDE))
+        if self.number_mode:
+            self._show_number(None)
 
     def _refresh_bars(self) -> None:
+        if self.number_mode:
+            self._show_selected_digit()
+            return
         if self.last_probs is None:
             return
         order = np.argsort(-self.last_probs)[: self.k_spin.value()]
@@ -363,3 +377,91 @@ class PadTab(QWidget):
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.undo_button.setEnabled(can_undo)
         self.redo_button.setEnabled(can_redo)
+
+    # ----- number mode (issue 14) -------------------------------------------------------
+    def _init_number_mode(self) -> None:
+        self.number_mode = False
+        self.last_number = None  # core.grouping.NumberReading
+        self.number_source = ""
+        self.selected_digit = 0
+        self.number_check = QCheckBox("Number")
+        self.number_check.setToolTip(
+            "Number mode: write several digits left to right; each is read on its own."
+        )
+        self.number_check.toggled.connect(self.set_number_mode)
+        self.number_strip = NumberStrip()
+        self.number_strip.setVisible(False)
+        self.number_strip.digit_selected.connect(self._select_digit)
+
+    @Slot(bool)
+    def set_number_mode(self, on: bool) -> None:
+        if on == self.number_mode:
+            return
+        self.number_mode = on
+        self.number_check.setChecked(on)
+        self.number_strip.setVisible(on)
+        self.canvas.set_logical_width(NUMBER_WIDTH if on else 280.0)
+        self._set_number_font(1)
+        self.last_number = None
+        self.refresh()
+
+    def read_number_file(self, path: str) -> None:
+        """Ctrl+O in number mode: read an image file as a number (in the worker)."""
+        self.request_number.emit(self._next_id(), path)
+
+    @Slot(int, object)
+    def on_number_result(self, request_id: int, reading) -> None:
+        if request_id <= self._shown_id or not self.number_mode:
+            return
+        self._shown_id = request_id
+        from_file = isinstance(reading, tuple)
+        source, reading = reading if from_file else ("", reading)
+        self._show_number(reading, source)
+        self.number_shown.emit(request_id)
+
+    def _show_number(self, reading, source: str = "") -> None:
+        self.last_number = reading
+        self.number_source = source  # a file's name: its boxes are not on the pad
+        self.number_strip.set_reading(reading)
+        if reading is None or not reading.digits:
+            self.digit_label.setText("–")
+            self.state_label.setText("Write a number, left to right (up to 12 digits).")
+            self.canvas.set_boxes([])
+            return
+        self._set_number_font(len(reading.digits))
+        self.digit_label.setText(reading.text)
+        unsure = [i + 1 for i, d in enumerate(reading.digits) if d.low_confidence]
+        count = len(reading.digits)
+        text = f"{count} digit{'s' if count != 1 else ''}"
+        if source:
+            text += f" read from {source}"
+        if unsure:
+            text += f"; not sure of digit {', '.join(map(str, unsure))}"
+        if reading.too_many:
+            text += f"; only the first 12 are read ({reading.too_many} more)"
+        self.state_label.setText(text + ". Click a digit for its details.")
+        first_unsure = unsure[0] - 1 if unsure else 0
+        self._select_digit(min(self.selected_digit, count - 1) if not unsure else first_unsure)
+
+    @Slot(int)
+    def _select_digit(self, index: int) -> None:
+        self.selected_digit = index
+        self.number_strip.select(index)
+        self._show_selected_digit()
+
+    def _show_selected_digit(self) -> None:
+        reading = self.last_number
+        if reading is None or not reading.digits:
+            return
+        index = min(self.selected_digit, len(reading.digits) - 1)
+        digit = reading.digits[index]
+        self.bars.set_top_k(digit.top_k[: self.k_spin.value()])
+        self.preview.setPixmap(digit_pixmap(digit.image28, PREVIEW_SIDE))
+        self.last_image = digit.image28  # what Save writes beside the drawing
+        boxes = [(*d.box, d.low_confidence, i == index) for i, d in enumerate(reading.digits)]
+        self.canvas.set_boxes([] if self.number_source else boxes)
+
+    def _set_number_font(self, length: int) -> None:
+        font = self.digit_label.font()
+        font.setPointSize(64 if length <= 3 else max(22, round(64 * 3 / length)))
+        self.digit_label.setFont(font)

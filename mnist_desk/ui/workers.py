@@ -51,6 +51,7 @@ class InferenceWorker(QObject):
     batch_result = Signal(str, object)  # tag, (N, 10) probabilities
     image_loaded = Signal(str, object)  # path, 28×28 MNIST-style image
     image_failed = Signal(str)
+    number_result = Signal(int, object)  # request id, NumberReading (or (file name, reading))
     network_result = Signal(int, object)  # request id, core.network.NetworkView (or None)
 
     def __init__(self) -> None:
@@ -61,6 +62,7 @@ class InferenceWorker(QObject):
         self.want_saliency = False
         self.timings: list[dict] = []  # filled only when ``record_timings`` is on
         self.record_timings = False
+        self._number_cache = None  # core.grouping.ReadCache, made on the first number
         self.want_network = False  # only while the Network tab is on screen
         self._network = None  # core.network.NetworkSession, made on first use
         self._last_image: tuple[int, object] | None = None
@@ -88,6 +90,12 @@ class InferenceWorker(QObject):
         drawings costs one computation, for the last of them.
         """
         self._pending = (request_id, drawing, time.perf_counter())
+        self._schedule()
+
+    @Slot(int, object)
+    def request_number(self, request_id: int, source: object) -> None:
+        """Number mode: a Drawing (or an image path) to read as a number; newest wins too."""
+        self._pending = (request_id, NumberRequest(source), time.perf_counter())
         self._schedule()
 
     @Slot(str)
@@ -163,6 +171,9 @@ class InferenceWorker(QObject):
         if pending is None:
             return
         request_id, drawing, sent = pending
+        if isinstance(drawing, NumberRequest):
+            self._answer_number(request_id, drawing.source)
+            return
         try:
             t0 = time.perf_counter()
             image = drawing.to_mnist()
@@ -189,3 +200,33 @@ class InferenceWorker(QObject):
             self.result.emit(request_id, probs, image, saliency)
         except Exception as exc:
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
+
+    def _answer_number(self, request_id: int, source) -> None:
+        from mnist_desk.core.grouping import ReadCache, load_number_image, read_number
+        from mnist_desk.core.preprocess import ImageError
+
+        self._number_cache = self._number_cache or ReadCache()
+        try:
+            if isinstance(source, str):
+                reading = load_number_image(source, self._predictor, k=10)
+                self.number_result.emit(request_id, (os.path.basename(source), reading))
+            else:
+                reading = read_number(
+                    source.strokes,
+                    source.pen_width,
+                    self._predictor,
+                    k=10,
+                    cache=self._number_cache,
+                )
+                self.number_result.emit(request_id, reading)
+        except ImageError as exc:
+            self.image_failed.emit(str(exc))
+        except Exception as exc:
+            self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
+
+
+class NumberRequest:
+    """Marks a pending request as number mode's, so one slot keeps only the newest of both."""
+
+    def __init__(self, source) -> None:
+        self.source = source

@@ -1,0 +1,129 @@
+"""Number mode on the pad (issue 14), driven by real mouse events."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from mnist_desk.core.handwriting import our_digit
+from tests.ui.conftest import draw_with_mouse
+
+
+def number_strokes(digits, step=250.0):
+    """Our plain digits side by side on number mode's wide pad (logical units)."""
+    strokes = []
+    for i, digit in enumerate(digits):
+        placed, _pen = our_digit(digit, "plain")
+        strokes += [[(x + i * step - 60, y) for x, y in s] for s in placed]
+    return strokes
+
+
+def switch_to_number_mode(qtbot, window):
+    qtbot.mouseClick(window.pad.number_check, Qt.MouseButton.LeftButton)
+    assert window.pad.number_mode
+    assert window.pad.canvas.logical_width > 2 * 280
+
+
+def wait_for_number(qtbot, window, text, timeout=10000):
+    qtbot.waitUntil(lambda: window.pad.digit_label.text() == text, timeout=timeout)
+
+
+def test_writing_a_three_digit_number_reads_it(qtbot, make_window):
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    canvas = window.pad.canvas
+    draw_with_mouse(qtbot, canvas, number_strokes([4, 2, 7]))
+    assert len(canvas.strokes()) == 4  # the 4 has two strokes
+    wait_for_number(qtbot, window, "427")
+    reading = window.pad.last_number
+    assert [d.parts for d in reading.digits] == [[0, 1], [2], [3]]
+    assert len(canvas._boxes) == 3  # a thin box around each digit's strokes
+    buttons = window.pad.number_strip.buttons
+    assert [b.text().split("\n")[0] for b in buttons] == ["4", "2", "7"]
+    assert all("%" in b.text() for b in buttons)
+
+    qtbot.mouseClick(buttons[1], Qt.MouseButton.LeftButton)  # the 2's own details
+    assert window.pad.bars.values[0][0] == 2
+    assert window.pad.selected_digit == 1
+    assert [selected for *_box, _flag, selected in canvas._boxes] == [False, True, False]
+    qtbot.mouseClick(buttons[2], Qt.MouseButton.LeftButton)
+    assert window.pad.bars.values[0][0] == 7
+    assert np.array_equal(window.pad.last_number.digits[2].image28.shape, (28, 28))
+
+
+def test_undo_redo_and_eraser_work_per_stroke(qtbot, make_window):
+    from tests.ui.conftest import widget_point
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    canvas = window.pad.canvas
+    draw_with_mouse(qtbot, canvas, number_strokes([1, 4, 0]))
+    wait_for_number(qtbot, window, "140")
+    window.undo_action.trigger()  # the 0 goes
+    wait_for_number(qtbot, window, "14")
+    window.redo_action.trigger()
+    wait_for_number(qtbot, window, "140")
+    x, y = canvas.strokes()[0][-1]  # the bottom of the 1, away from the others
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    wait_for_number(qtbot, window, "40")
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
+    assert canvas._boxes == []
+
+
+def test_number_mode_is_remembered_and_digit_mode_is_unchanged(qtbot, make_window):
+    from tests.ui.conftest import draw_digit
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    window.save_settings()
+    again = make_window()
+    assert again.pad.number_mode and again.pad.number_check.isChecked()
+    qtbot.mouseClick(again.pad.number_check, Qt.MouseButton.LeftButton)  # back to one digit
+    assert not again.pad.number_mode and again.pad.canvas.logical_width == 280
+    draw_digit(qtbot, again.pad.canvas, 7)
+    qtbot.waitUntil(lambda: again.pad.digit_label.text() == "7", timeout=10000)
+    assert len(again.pad.bars.values) == 3 and again.pad.canvas._boxes == []
+
+
+def test_opening_an_image_in_number_mode_reads_a_number(qtbot, make_window, tmp_path):
+    from PIL import Image, ImageDraw
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    strokes = number_strokes([3, 5], step=200)
+    image = Image.new("L", (520, 300), 255)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=18, joint="curve")
+    path = tmp_path / "thirty-five.png"
+    image.save(path)
+    window.open_image(str(path))
+    wait_for_number(qtbot, window, "35")
+    assert "thirty-five.png" in window.pad.state_label.text()
+    assert window.pad.canvas._boxes == []  # the boxes belong to the image, not the pad
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    window.open_image(str(blank))
+    qtbot.waitUntil(lambda: window.pad.error_label.isVisible(), timeout=10000)
+    assert "blank" in window.pad.error_label.text()
+
+
+def test_keeping_and_saving_in_number_mode(qtbot, make_window, tmp_path):
+    from PIL import Image
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, window.pad.canvas, number_strokes([7, 1]))
+    wait_for_number(qtbot, window, "71")
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)  # a number is not one digit to keep
+    assert "single digits" in window.pad.error_label.text()
+    assert window.my_digits_tab.store.all() == []
+    assert len(window.pad.canvas.strokes()) == 2  # the drawing is still there
+    saved = window.save_drawing(str(tmp_path / "number.png"))
+    assert saved
+    with Image.open(saved) as image:
+        assert image.width > 2 * image.height  # the whole wide pad
+    with Image.open(tmp_path / "number_28x28.png") as small:
+        assert small.size == (28, 28)
