@@ -35,12 +35,14 @@ class _JobWorker(QObject):
         self._min_interval = 1.0 / rate if rate > 0 else 0.0
         self._last_progress = 0.0
 
-    def _on_progress(self, event: Any, force: bool = False) -> None:
+    def _on_progress(self, *values: Any) -> None:
+        """Takes one event (a ``Progress``) or several values (``done, total``: one tuple)."""
+        event = values[0] if len(values) == 1 else values
         now = time.perf_counter()
         # Only routine per-batch reports are thinned out (a progress bar needs no more than
         # ``rate`` a second); an epoch's summary or a start/end event always gets through.
         routine = getattr(event, "kind", "batch") == "batch"
-        if routine and not force and now - self._last_progress < self._min_interval:
+        if routine and now - self._last_progress < self._min_interval:
             return
         self._last_progress = now
         self.progress.emit(event)

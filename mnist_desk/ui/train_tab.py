@@ -256,6 +256,8 @@ class TrainTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
         layout.addWidget(right, 1)
+        for button in self.findChildren(QPushButton):  # a narrow window elides, never clips
+            button.setMinimumWidth(button.sizeHint().width())
         self._restore()
         self.refresh_table()
 

@@ -148,7 +148,7 @@ def test_training_digits_and_other_choices_are_remembered(qtbot, make_window):
     assert again.fields["augment"].isChecked()
 
 
-def _fake_run(name: str, model_file, acc: float, status="done") -> RunRecord:
+def _fake_run(name: str, model_file, acc: float, status="finished") -> RunRecord:
     out = runs_dir() / name
     out.mkdir(parents=True)
     best = out / "best.pt"
