@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_desk.core.calibration import expected_calibration_error
-from mnist_desk.core.handsets import convention_set, non_digit_set
+from mnist_desk.core.handsets import read_sets
 from mnist_desk.core.handwriting import STYLES, default_pen_width, our_digit, place_strokes
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
 from mnist_desk.core.preprocess import strokes_to_mnist
@@ -101,32 +101,21 @@ def our_digits_section(predictor) -> None:
     print("by style: " + ", ".join(f"{s} {np.mean(v) * 100:.0f}%" for s, v in per_style.items()))
 
 
-def conventions_section(predictor) -> None:
-    items = convention_set()
-    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for *_, s, w in items]))
-    by_name = defaultdict(list)
-    for (name, digit, _, _), p in zip(items, probs, strict=True):
-        by_name[name].append(int(p.argmax()) == digit)
-    print(f"\nConventions set ({len(items)} drawings written by hand, core/handsets.py):")
+def sets_section(predictor) -> None:
+    conventions, confident = read_sets(predictor)
+    total = sum(len(v) for v in conventions.values())
+    print(f"\nConventions set ({total} drawings written by hand, core/handsets.py):")
     print("| convention | drawings | read correctly % |\n|---|---:|---:|")
-    for name, hits in by_name.items():
+    for name, hits in conventions.items():
         print(f"| {name} | {len(hits)} | {np.mean(hits) * 100:.1f} |")
-
-
-def non_digit_section(predictor) -> None:
-    items = non_digit_set()
-    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for _, s, w in items]))
-    confident = probs[:, :10].max(axis=1) >= NOT_SURE_BELOW
-    by_kind = defaultdict(list)
-    for (kind, _, _), c in zip(items, confident, strict=True):
-        by_kind[kind.split(" ")[0]].append(c)
+    flags = [flag for kind in confident.values() for flag in kind]
     print(
-        f"\nNon-digit set ({len(items)} drawings): read as a digit with confidence ≥ "
-        f"{NOT_SURE_BELOW:.0%}: **{confident.mean() * 100:.1f}%** (goal ≤ 5%)"
+        f"\nNon-digit set ({len(flags)} drawings): read as a digit with confidence ≥ "
+        f"{NOT_SURE_BELOW:.0%}: **{np.mean(flags) * 100:.1f}%** (goal ≤ 5%)"
     )
     print("| kind | drawings | confidently read as a digit % |\n|---|---:|---:|")
-    for kind, flags in by_kind.items():
-        print(f"| {kind} | {len(flags)} | {np.mean(flags) * 100:.1f} |")
+    for kind, kind_flags in confident.items():
+        print(f"| {kind} | {len(kind_flags)} | {np.mean(kind_flags) * 100:.1f} |")
 
 
 def calibration_section(predictor, syn_probs, syn_labels, data: str | None) -> None:
@@ -174,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor.from_path(args.model)
     print(f"model: {args.model} ({predictor.checkpoint.describe()})\n")
     our_digits_section(predictor)
-    conventions_section(predictor)
-    non_digit_section(predictor)
+    sets_section(predictor)
 
     if not (args.strokes / "unipen_syn_digits.json.gz").exists():
         print(f"\n(UNIPEN strokes not found in {args.strokes}; set --strokes or ${STROKES_ENV})")

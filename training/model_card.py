@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -25,25 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure_sets(predictor) -> tuple[dict[str, float], float, dict[str, float]]:
     """Conventions accuracy per convention; confident share on non-digits, overall and per kind."""
-    from mnist_desk.core.handsets import convention_set, non_digit_set
-    from mnist_desk.core.predict import NOT_SURE_BELOW
-    from mnist_desk.core.preprocess import strokes_to_mnist
+    from mnist_desk.core.handsets import read_sets
 
-    items = convention_set()
-    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for *_, s, w in items]))
-    hits = defaultdict(list)
-    for (name, digit, _, _), p in zip(items, probs, strict=True):
-        hits[name].append(int(p.argmax()) == digit)
-    others = non_digit_set()
-    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for _, s, w in others]))
-    confident = probs[:, :10].max(axis=1) >= NOT_SURE_BELOW
-    kinds = defaultdict(list)
-    for (kind, _, _), flag in zip(others, confident, strict=True):
-        kinds[kind.split(" ")[0]].append(flag)
+    conventions, confident = read_sets(predictor)
+    flags = [flag for kind in confident.values() for flag in kind]
     return (
-        {k: float(np.mean(v)) for k, v in hits.items()},
-        float(confident.mean()),
-        {k: float(np.mean(v)) for k, v in kinds.items()},
+        {k: float(np.mean(v)) for k, v in conventions.items()},
+        float(np.mean(flags)),
+        {k: float(np.mean(v)) for k, v in confident.items()},
     )
 
 

@@ -179,3 +179,24 @@ def non_digit_set(seed: int = 20261125) -> list[tuple[str, list, float]]:
             strokes, width = _place(make(rng), size, shear, pen * rng.uniform(0.7, 1.3))
             out.append((kind, strokes, width))
     return out
+
+
+def read_sets(predictor) -> tuple[dict[str, list[bool]], dict[str, list[bool]]]:
+    """Read both sets with a ``Predictor``: per convention, was each drawing read right; per
+    non-digit kind, was each drawing called a digit with confidence (≥ ``NOT_SURE_BELOW``)."""
+    from collections import defaultdict
+
+    from mnist_desk.core.predict import NOT_SURE_BELOW
+    from mnist_desk.core.preprocess import strokes_to_mnist
+
+    items = convention_set()
+    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for *_, s, w in items]))
+    conventions = defaultdict(list)
+    for (name, digit, _, _), p in zip(items, probs, strict=True):
+        conventions[name].append(int(p.argmax()) == digit)
+    others = non_digit_set()
+    probs = predictor.all_probabilities(np.stack([strokes_to_mnist(s, w) for _, s, w in others]))
+    confident = defaultdict(list)
+    for (kind, _, _), p in zip(others, probs, strict=True):
+        confident[kind.split(" ")[0]].append(bool(p[:10].max() >= NOT_SURE_BELOW))
+    return dict(conventions), dict(confident)
