@@ -119,7 +119,10 @@ def fine_tune(
         return False
 
     train_digits, held_digits = store.split(holdout=holdout, seed=config.seed)
-    check_enough_digits(train_digits, held_digits)
+    if holdout > 0:  # before/after on held-out digits is promised: it must mean something
+        check_enough_digits(train_digits, held_digits)
+    elif not train_digits:
+        raise UserError("Add a few of your own digits on the Draw tab first (keys 0–9).")
     held_images, held_labels = store.arrays(held_digits)
     before = Predictor.from_path(checkpoint_path)
     data = load_mnist(
