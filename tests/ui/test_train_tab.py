@@ -107,11 +107,17 @@ def test_cancel_stops_within_a_second_and_keeps_a_checkpoint(qtbot, make_window,
     assert load_checkpoint(tab.last_result.best_path).metrics["epoch"] >= 1
     record = tab.selected_record()
     assert record.status == "cancelled" and record.epochs_done >= 1
-    if tab._resume_ok:
-        assert tab.resume_button.isEnabled()
-    else:  # the engine cannot resume yet: the button says so instead of doing nothing
-        assert not tab.resume_button.isEnabled()
-        assert "cannot" in tab.resume_button.toolTip()
+    assert tab._resume_ok and tab.resume_button.isEnabled()
+
+    # Resume continues where it stopped: the next epoch reported is the one after the last
+    done_before = record.epochs_done
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.acc_plot.data.get("test", ([], []))[0]) >= 1, timeout=120000)
+    assert list(tab.acc_plot.data["test"][0])[0] == done_before + 1
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    resumed = tab.selected_record()
+    assert resumed.out == record.out and resumed.epochs_done > done_before
 
 
 def test_missing_data_names_the_data_field_and_wraps(qtbot, make_window, tmp_path):
