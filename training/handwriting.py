@@ -158,7 +158,7 @@ def calibrate(trained: Path, shipped: Path, held: tuple[np.ndarray, np.ndarray])
     predictor = Predictor(checkpoint)
     images, labels = held
     with torch.no_grad():  # not inference_mode: the temperature fit needs autograd on these
-        logits = predictor.model(predictor._tensor(images.astype(np.float32) / 255.0)).float()
+        logits = predictor.logits(images.astype(np.float32) / 255.0)
     temperature = fit_temperature(logits, torch.from_numpy(labels))
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
     after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels)

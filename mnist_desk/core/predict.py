@@ -59,11 +59,14 @@ class Predictor:
         x = torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(1).to(self.device)
         return (x - self.mean) / self.std
 
+    def logits(self, images: np.ndarray) -> torch.Tensor:
+        """The model's raw (N, C) logits, before calibration; autograd follows the caller's mode."""
+        return self.model(self._tensor(images)).float()
+
     @torch.inference_mode()
     def all_probabilities(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (C,) or (N, C), C = 10 or 11."""
-        logits = self.model(self._tensor(images)).float() / self.temperature
-        probs = logits.softmax(dim=1).cpu().numpy()
+        probs = (self.logits(images) / self.temperature).softmax(dim=1).cpu().numpy()
         return probs[0] if np.asarray(images).ndim == 2 else probs
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
