@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_desk.core.calibration import expected_calibration_error
+from mnist_desk.core.calibration import expected_calibration_error, with_temperature
 from mnist_desk.core.handsets import read_sets
 from mnist_desk.core.handwriting import STYLES, default_pen_width, our_digit, place_strokes
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
@@ -132,9 +132,7 @@ def calibration_section(predictor, syn_probs, syn_labels, data: str | None) -> N
     except Exception as exc:  # the data folder is optional for this benchmark
         print(f"\n(MNIST not found: {exc})")
     for name, probs, labels in sets:
-        logits = np.log(np.clip(probs, 1e-12, 1.0)) * temperature  # undo T (up to a constant)
-        raw = np.exp(logits - logits.max(axis=1, keepdims=True))
-        raw /= raw.sum(axis=1, keepdims=True)
+        raw = with_temperature(probs, 1 / temperature)  # undo the calibration: T = 1
         rows.append(
             (
                 name,

@@ -45,3 +45,14 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
         if mask.any():
             error += abs(correct[mask].mean() - confidence[mask].mean()) * mask.mean()
     return float(error)
+
+
+def with_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax probabilities as if the logits had been divided by ``temperature``.
+
+    log p equals the logits up to a per-row constant, so rescaling needs no model: pass the
+    checkpoint's T to calibrate raw probabilities, 1 / T to undo a calibration.
+    """
+    logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-30, 1.0)) / temperature
+    scaled = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.asarray(probs).dtype)

@@ -6,8 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
+from mnist_desk.core.calibration import with_temperature
 from mnist_desk.core.errors import JobCancelled
 
 
@@ -75,9 +74,5 @@ def evaluate_checkpoint(
     temperature = float(checkpoint.calibration.get("temperature", 1.0))
     if temperature != 1.0 and len(result.probabilities):
         # the pad shows calibrated probabilities; so must the gallery (same answers either way)
-        logits = np.log(np.clip(result.probabilities, 1e-30, 1.0)) / temperature
-        calibrated = np.exp(logits - logits.max(axis=1, keepdims=True))
-        result.probabilities = (calibrated / calibrated.sum(axis=1, keepdims=True)).astype(
-            np.float32
-        )
+        result.probabilities = with_temperature(result.probabilities, temperature)
     return {"result": result, "images": split.images.numpy(), "checkpoint": checkpoint.summary()}

@@ -43,3 +43,14 @@ def test_calibration_set_is_built_without_the_test_split():
     assert "val" in params and not any("test" in name for name in params)
     source = inspect.getsource(recipe.main)
     assert ".test" not in source and "syn" not in source.replace("synthetic", "")
+
+
+def test_with_temperature_matches_scaled_logits_and_undoes_itself():
+    from mnist_desk.core.calibration import with_temperature
+
+    logits = torch.randn(50, 11, generator=torch.Generator().manual_seed(1)) * 4
+    raw = logits.softmax(1).numpy()
+    calibrated = with_temperature(raw, 1.7)
+    np.testing.assert_allclose(calibrated, (logits / 1.7).softmax(1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(with_temperature(calibrated, 1 / 1.7), raw, atol=1e-5)
+    assert calibrated.dtype == raw.dtype
