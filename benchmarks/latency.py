@@ -50,19 +50,29 @@ def model_latency(repeats: int = 300) -> list[str]:
     return rows
 
 
-def gui_latency(drawings: int) -> list[str]:
-    from PySide6.QtCore import QEventLoop, QObject, Slot
+def ready_window(model_path: str | None = None, model_name: str | None = None):
+    """(app, window): the real main window, shown, once it answers with its model loaded."""
     from PySide6.QtWidgets import QApplication
 
-    from mnist_desk.core.handwriting import STYLES, our_digit
     from mnist_desk.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    window = MainWindow()
+    window = MainWindow(model_path=model_path)
     window.show()
-    while not window.pad.model_ready:
+    while not window.pad.model_ready or (
+        model_name is not None and window.model_info.get("name") != model_name
+    ):
         app.processEvents()
         time.sleep(0.005)
+    return app, window
+
+
+def gui_latency(drawings: int) -> list[str]:
+    from PySide6.QtCore import QEventLoop, QObject, Slot
+
+    from mnist_desk.core.handwriting import STYLES, our_digit
+
+    app, window = ready_window()
     worker = window.inference_worker
     worker.record_timings = True
     shown_at = {}
@@ -171,18 +181,11 @@ def lookup_rows(paths: dict[str, str], repeats: int = 1000) -> list[str]:
 def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
     """Stroke end → bars and → network view, with the Network tab on screen."""
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
     from mnist_desk.core.handwriting import STYLES, our_digit
-    from mnist_desk.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
-    window = MainWindow(model_path=path)
+    app, window = ready_window(path, name)
     window.resize(1400, 900)
-    window.show()
-    while not window.pad.model_ready or window.model_info.get("name") != name:
-        app.processEvents()
-        time.sleep(0.005)
     window.tabs.setCurrentWidget(window.network_tab)
     bars_at, view_at, parts = {}, {}, []
     window.pad.answer_shown.connect(lambda i, *_: bars_at.setdefault(i, time.perf_counter()))

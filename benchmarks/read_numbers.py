@@ -237,17 +237,10 @@ def core_latency(predictor, by_label, repeats: int, seed: int) -> str:
 def gui_latency(by_label, repeats: int, seed: int) -> str:
     """Stroke end → number shown, on the real window, 8-digit numbers."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from latency import ready_window
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    from mnist_desk.ui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    window = MainWindow()
-    window.show()
-    while not window.pad.model_ready:
-        app.processEvents()
-        time.sleep(0.005)
+    app, window = ready_window()
     window.pad.number_check.setChecked(True)
     rng = np.random.default_rng(seed)
     shown = {}
