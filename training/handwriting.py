@@ -41,7 +41,12 @@ import numpy as np
 import torch
 
 from mnist_desk.cli import main as mnist_desk_main
-from mnist_desk.core.calibration import expected_calibration_error, fit_temperature
+from mnist_desk.core.calibration import (
+    calibrate_logits,
+    expected_calibration_error,
+    fit_not_a_digit_shift,
+    fit_temperature,
+)
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
 from mnist_desk.core.data import load_mnist
@@ -179,7 +184,7 @@ def calibration_set(val, held_samples, seed: int) -> dict[str, tuple[np.ndarray,
     }
 
 
-def validation_report(logits: dict[str, torch.Tensor], temperature: float) -> dict:
+def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
     """Error rates (%) on each held-out part, and the score the sweep minimises: their mean.
 
     A non-digit counts as an error when some digit gets ≥ the "Not sure" threshold, as in
@@ -187,7 +192,7 @@ def validation_report(logits: dict[str, torch.Tensor], temperature: float) -> di
     """
     report = {}
     for name, (part_logits, labels) in logits.items():
-        probs = (part_logits / temperature).softmax(1)
+        probs = calibrate_logits(part_logits, calibration).softmax(1)
         if name == "non_digits":
             wrong = probs[:, :NOT_A_DIGIT].max(1).values >= NOT_SURE_BELOW
         else:
@@ -198,7 +203,7 @@ def validation_report(logits: dict[str, torch.Tensor], temperature: float) -> di
 
 
 def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
-    """Fit the temperature on held-out data, write the calibrated checkpoint, report."""
+    """Fit the prior shift and the temperature on held-out data, write the checkpoint, report."""
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
     part_logits = {}
@@ -210,10 +215,15 @@ def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
             )
     logits = torch.cat([pl for pl, _ in part_logits.values()])
     labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
-    temperature = fit_temperature(logits, torch.from_numpy(labels))
+    shift = fit_not_a_digit_shift(part_logits)
+    shifted = calibrate_logits(logits, {"not_a_digit_shift": shift})
+    temperature = fit_temperature(shifted, torch.from_numpy(labels))
+    calibration = {"temperature": temperature, **({"not_a_digit_shift": shift} if shift else {})}
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
-    after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels)
-    checkpoint.calibration = {"temperature": temperature}
+    after = expected_calibration_error(
+        calibrate_logits(logits, calibration).softmax(1).numpy(), labels
+    )
+    checkpoint.calibration = calibration
     checkpoint.metrics = dict(
         checkpoint.metrics,
         calibration_ece_before=before,
@@ -223,9 +233,10 @@ def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
     save_checkpoint(checkpoint, shipped)
     return {
         "temperature": temperature,
+        "not_a_digit_shift": shift,
         "ece_before": before,
         "ece_after": after,
-        "validation": validation_report(part_logits, temperature),
+        "validation": validation_report(part_logits, calibration),
     }
 
 
@@ -281,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
+    parser.add_argument(
+        "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
+    )
     args = parser.parse_args(argv)
     started = time.time()
     rng = np.random.default_rng(args.seed)
@@ -291,6 +305,20 @@ def main(argv: list[str] | None = None) -> int:
     train_samples, held_samples = split_held_out(samples, 0.1, rng)
     val_split = 0.05
     mnist = load_mnist(args.data, val_split=val_split, seed=args.seed)  # same split as fit's
+    if args.recalibrate:
+        result = calibrate(
+            args.recalibrate,
+            args.out / "desknet.pt",
+            calibration_set(mnist.val, held_samples, args.seed),
+        )
+        result.update(
+            command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
+            recalibrated=str(args.recalibrate),
+            excluded_writers=sorted(exclude),
+        )
+        (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return 0
     if args.extra:
         check_extra(args.extra, args, exclude)
         extra = args.extra
