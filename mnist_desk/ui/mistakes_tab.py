@@ -21,7 +21,6 @@ from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
-from mnist_desk.ui.workers import with_cpu_threads
 
 THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
@@ -210,7 +209,7 @@ class MistakesTab(QWidget):
         self.summary.setText("Evaluating…")
         self.job = self.jobs.submit(
             "evaluation",
-            with_cpu_threads(evaluate_checkpoint),
+            evaluate_checkpoint,
             checkpoint_path,
             folder or None,
             self.subset.value() or None,

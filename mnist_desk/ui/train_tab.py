@@ -40,7 +40,6 @@ from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
-from mnist_desk.ui.workers import with_cpu_threads
 
 TABLE_COLUMNS = ("run", "model", "status", "epochs", "best test acc", "val acc", "created")
 
@@ -476,7 +475,7 @@ class TrainTab(QWidget):
         verb = "Resuming" if kwargs.get("resume") else "Starting"
         self.log.appendPlainText(f"{verb} {config.model}: {config.epochs} epochs → {config.out}")
         self._record(config, "running")
-        self.job = self.jobs.submit(kind, with_cpu_threads(fn), *args, **kwargs)
+        self.job = self.jobs.submit(kind, fn, *args, **kwargs)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
