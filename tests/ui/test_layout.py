@@ -191,3 +191,29 @@ def test_keeping_an_eight_says_an_8(qtbot, make_window):
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
     qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)
     assert window.statusBar().currentMessage().startswith("Kept as a 7 ")
+
+
+def test_a_long_status_message_is_elided_before_the_model_label(
+    qtbot, make_window, monkeypatch, tmp_path
+):
+    """At the minimum size a long message ends in "…" left of the model name, whole as tooltip."""
+    window = make_window()
+    _at_minimum(qtbot, window)
+    bar = window.statusBar()
+    bad = tmp_path / ("a_damaged_checkpoint_with_a_name_long_enough_to_fill_the_bar_" * 3 + ".pt")
+    bad.write_text("hello")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(bad), ""))
+    qtbot.mouseClick(window.pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.currentMessage().startswith("Could not load"), timeout=10000)
+    message = bar.currentMessage()
+    assert bar.toolTip() == message
+    shown = bar.shown_message()
+    assert shown.endswith("…") and message.startswith(shown[:-1])
+    room = bar.message_rect()
+    label = window.model_status
+    assert label.isVisible() and room.right() < label.x()
+    assert bar.fontMetrics().horizontalAdvance(shown) <= room.width()
+    qtbot.wait(50)
+    image = bar.grab().toImage()  # nothing painted between the message and the label
+    gap = [image.pixelColor(x, bar.height() // 2) for x in range(room.right() + 1, label.x())]
+    assert len({c.rgb() for c in gap}) <= 1
