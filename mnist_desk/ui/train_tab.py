@@ -472,6 +472,12 @@ class TrainTab(QWidget):
         for button in (self.start_button, self.fine_tune_button, self.resume_button):
             button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        # The job's first phase (MNIST into memory, model built; for a fine-tune also the
+        # "before" scores) takes seconds with no batch to report: say so instead of "Idle".
+        if kind == "fine-tune":
+            self.speed_label.setText("Loading data and scoring the model before fine-tuning…")
+        else:
+            self.speed_label.setText("Loading data…")
         verb = "Resuming" if kwargs.get("resume") else "Starting"
         self.log.appendPlainText(f"{verb} {config.model}: {config.epochs} epochs → {config.out}")
         self._record(config, "running")
@@ -522,6 +528,7 @@ class TrainTab(QWidget):
     def _on_progress(self, event) -> None:
         if event.kind == "start":
             self.log.appendPlainText(f"Device: {event.message}")
+            self.speed_label.setText(f"Epoch {event.epoch + 1}/{event.epochs}: first batch…")
             return
         self.progress.setValue(int(event.fraction * 1000))
         done = event.fraction
