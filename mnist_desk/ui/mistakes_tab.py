@@ -27,6 +27,13 @@ THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
 
 
+def read_as(predicted: int, short: bool = False) -> str:
+    """A prediction as said: 11-class models can answer "not a digit" (class 10)."""
+    if predicted < 10:
+        return str(predicted)
+    return "?" if short else "not a digit"
+
+
 def nothing_matches(true: int | None, predicted: int | None) -> str:
     """Why a filtered gallery is empty, and how to widen it."""
     if true is not None and predicted is not None:
@@ -90,14 +97,16 @@ class MistakesModel(QAbstractListModel):
         i = int(self.rows[index.row()])
         if role == Qt.ItemDataRole.DisplayRole:
             confidence = self.probabilities[i, self.predictions[i]]
-            return f"{self.labels[i]} → {self.predictions[i]}\n{confidence:.0%}"
+            return (
+                f"{self.labels[i]} → {read_as(self.predictions[i], short=True)}\n{confidence:.0%}"
+            )
         if role == Qt.ItemDataRole.DecorationRole:
             if i not in self._icons:
                 self._icons[i] = QIcon(digit_pixmap(self.images[i] / 255.0, THUMB))
             return self._icons[i]
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"Test digit #{i}: true {self.labels[i]}, predicted {self.predictions[i]} "
+                f"Test digit #{i}: true {self.labels[i]}, read as {read_as(self.predictions[i])} "
                 f"with {self.probabilities[i, self.predictions[i]]:.1%}"
             )
         return None
@@ -348,7 +357,7 @@ class MistakesTab(QWidget):
         self.detail_bars.set_top_k([(int(d), float(probs[d])) for d in order])
         self.detail_label.setText(
             f"Test digit #{i}: labelled {self.model.labels[i]}, "
-            f"read as {self.model.predictions[i]}."
+            f"read as {read_as(self.model.predictions[i])}."
         )
         self.open_button.setEnabled(True)
 

@@ -448,7 +448,13 @@ class NetworkTab(QWidget):
         side_scroll = QScrollArea()
         side_scroll.setWidgetResizable(True)
         side_scroll.setWidget(side_widget)
-        side_scroll.setMinimumWidth(360)
+        # As wide as its widest box (the compare rows) beside the vertical scroll bar, so it
+        # never needs a sideways one.
+        side_scroll.setMinimumWidth(
+            side_widget.minimumSizeHint().width()
+            + side_scroll.verticalScrollBar().sizeHint().width()
+            + 2 * side_scroll.frameWidth()
+        )
 
         body = QHBoxLayout()
         body.addLayout(centre, 3)

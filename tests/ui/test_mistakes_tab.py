@@ -126,3 +126,10 @@ def test_a_cell_with_no_mistakes_says_so_and_the_filter_can_be_cleared(
     assert tab.true_filter.currentData() is None and tab.pred_filter.currentData() is None
     assert tab.model.rowCount() == wrong
     assert tab.gallery.isVisible() and not tab.empty_label.isVisible()
+    # The shipped model can answer "not a digit" (class 10): said as "?", never as "10".
+    texts = [tab.model.data(tab.model.index(r)) for r in range(wrong)]
+    assert not any("→ 10" in text for text in texts)
+    rejected = [r for r in range(wrong) if tab.model.predictions[tab.model.test_index(r)] == 10]
+    for r in rejected:
+        assert "→ ?" in texts[r]
+        assert "not a digit" in tab.model.data(tab.model.index(r), Qt.ItemDataRole.ToolTipRole)
