@@ -133,3 +133,13 @@ def test_a_cell_with_no_mistakes_says_so_and_the_filter_can_be_cleared(
     for r in rejected:
         assert "→ ?" in texts[r]
         assert "not a digit" in tab.model.data(tab.model.index(r), Qt.ItemDataRole.ToolTipRole)
+    if rejected:
+        index = tab.model.index(rejected[0])
+        qtbot.mouseClick(
+            tab.gallery.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=tab.gallery.visualRect(index).center(),
+        )
+        assert tab.detail_label.text().endswith("read as not a digit.")
+        names = [name for _, name in tab.detail_bars.getAxis("left")._tickLevels[0]]
+        assert "?" in names and "10" not in names
