@@ -178,3 +178,32 @@ def test_an_mlp_shows_hidden_units_and_their_28x28_templates(qtbot, make_window,
     hover(qtbot, hidden.view, 5)
     qtbot.waitUntil(lambda: "dense 1 #5" in tab.detail_title.text(), timeout=5000)
     window.close()
+
+
+def test_compare_shows_a_long_run_name_in_full_on_hover(qtbot):
+    """The name column elides; resting the mouse on a row gives the whole name and file."""
+    from PySide6.QtWidgets import QToolTip
+
+    from mnist_desk.core.network import CompareRow
+    from mnist_desk.ui.network_tab import CompareView
+
+    long_name = "desknet-augmented-label-smoothing-0.1-cosine-schedule-run-42"
+    probs = np.full(11, 0.01, np.float32)
+    probs[3] = 0.9
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_rows(
+        [
+            CompareRow("shipped", "", "desknet", probs),
+            CompareRow(long_name, f"/runs/{long_name}/best.pt", "desknet", probs),
+        ]
+    )
+    view.show()
+    qtbot.waitExposed(view)
+    row = QPoint(40, view.ROW + view.ROW // 2)
+    qtbot.mouseMove(view, pos=row)
+    qtbot.wait(50)
+    qtbot.mouseMove(view, pos=row + QPoint(1, 0))
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and long_name in QToolTip.text(), timeout=5000)
+    assert QToolTip.text().startswith(f"{long_name} (desknet): 3 at 90")
+    assert f"/runs/{long_name}/best.pt" in QToolTip.text()
