@@ -49,7 +49,9 @@ CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one 
 TOUCH_GAP = 0.03  # × height: only neighbours whose ink touches may be one digit (step 2)
 MAX_DIGIT_WIDTH = 1.6  # × height: no group grows wider than this
 VERTICAL_REACH = 0.35  # × height: parts further apart vertically never join
-FLAT = 0.4  # × height: a part this low and wider than tall is a bar (or a dot): no digit alone
+MINOR = 0.5  # × height: a part lower than this is a piece of a digit, never a digit alone
+LOW_BAR = 0.75  # × height: …or lower than this and twice as wide as it is tall
+MINOR_REACH = 0.3  # × height: how far from its digit such a piece may float
 KEEP_APART_PRIOR = math.log(0.9)  # step 2: strokes that touch are two digits unless…
 TOUCH_PRIOR = math.log(2.0)  # …unless one stroke ends on the other (a 4's hook on its bar)
 KEEP_WHOLE_PRIOR = math.log(2.0)  # …but a blob we cut ourselves stays whole unless…
@@ -153,45 +155,47 @@ def sure_groups(boxes: Sequence[Box], height: float) -> list[list[int]]:
                     break
             if changed:
                 break
-    _attach_flat_parts(groups, group_boxes, height)
+    _attach_minor_parts(groups, group_boxes, height)
     order = sorted(range(len(groups)), key=lambda g: (group_boxes[g][0] + group_boxes[g][2]) / 2)
     return [sorted(groups[g]) for g in order]
 
 
-def _is_flat(box: Box, height: float) -> bool:
+def _is_minor(box: Box, height: float) -> bool:
+    """A part no digit consists of alone: under half the writing's height (a 5's bar, a 4's
+    short hook, a 1's flag, a dot), or clearly lower than the writing and twice as wide as
+    it is tall (a 7's long slanted crossbar)."""
     low = box[3] - box[1]
-    return low < FLAT * height and (box[2] - box[0] >= 1.5 * low or low < 0.2 * height)
+    return low < MINOR * height or (low < LOW_BAR * height and box[2] - box[0] >= 2.0 * low)
 
 
-def _attach_flat_parts(groups: list[list[int]], group_boxes: list[Box], height: float) -> None:
-    """A flat group (a 5's bar drawn off to the side, a dash) joins the tall group it overlaps most.
+def _attach_minor_parts(groups: list[list[int]], group_boxes: list[Box], height: float) -> None:
+    """A minor group joins the nearest full-size group beside it (overlapping counts as nearest).
 
-    No digit is a lone flat stroke, so a bar touching a digit's extent is part of that digit.
+    People write a number at one height, so a part much smaller than that is a piece of a
+    digit, and the piece belongs to the digit it is drawn against: a 5's bar floats off its
+    body's top, a 4's hook stops short of the bar, a 7's crossbar runs past its stem. Only
+    parts within ``MINOR_REACH`` of a digit's own ink are taken (distances to the digits as
+    they were before any piece joined them, so pieces never chain): a lone mark further
+    away stays alone, and is read and marked like any other group.
     """
-    i = 0
-    while i < len(groups):
-        box = group_boxes[i]
-        if not _is_flat(box, height):
-            i += 1
+    minor = [_is_minor(box, height) for box in group_boxes]
+    home: dict[int, int] = {}
+    for i, box in enumerate(group_boxes):
+        if not minor[i]:
             continue
-        best, best_overlap = -1, -TOUCH_GAP * height  # overlapping or touching
+        best, best_gap = -1, MINOR_REACH * height
         for j, other in enumerate(group_boxes):
-            if (
-                j != i
-                and not _is_flat(other, height)
-                and _vertical_gap(box, other) <= VERTICAL_REACH * height
-            ):
-                overlap = -_gap(box, other)
-                if overlap > best_overlap:
-                    best, best_overlap = j, overlap
-        if best < 0:
-            i += 1
-            continue
-        flat_parts, flat_box = groups.pop(i), group_boxes.pop(i)
-        best -= best > i
-        groups[best] += flat_parts
-        group_boxes[best] = _union(group_boxes[best], flat_box)
-        i = 0
+            if minor[j] or _vertical_gap(box, other) > VERTICAL_REACH * height:
+                continue
+            if _gap(box, other) <= best_gap:
+                best, best_gap = j, _gap(box, other)
+        if best >= 0:
+            home[i] = best
+    for i, j in home.items():
+        groups[j] += groups[i]
+        group_boxes[j] = _union(group_boxes[j], group_boxes[i])
+    for i in sorted(home, reverse=True):
+        del groups[i], group_boxes[i]
 
 
 def _box_of(boxes: Sequence[Box], parts: Sequence[int]) -> Box:
