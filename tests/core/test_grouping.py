@@ -359,3 +359,22 @@ def test_images_with_parts_that_are_never_a_digit_alone(predictor, tmp_path, kin
         strokes, text = [*long_crossed_7(20), *digit_strokes(1, 20 + 2.0 * HEIGHT)], "71"
     reading = grouping.load_number_image(to_png(strokes, tmp_path / "n.png"), predictor)
     assert reading.text == text
+
+
+def test_an_image_of_a_1_touching_a_0_is_cut_in_two(predictor, tmp_path):
+    """One blob barely wider than tall: the model's reading of the pieces decides the cut."""
+    strokes = write_number([1, 0], gap=0.0)
+    reading = grouping.load_number_image(to_png(strokes, tmp_path / "n.png"), predictor)
+    assert reading.text == "10"
+    assert reading.digits[0].box[2] <= reading.digits[1].box[0] + 1  # cut, not two copies
+
+
+def test_cut_candidates_cross_few_strokes_at_the_touching_point():
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[5:35, 5:8] = mask[5:35, 25:28] = True  # a thin 0: two sides…
+    mask[5:8, 5:28] = mask[32:35, 5:28] = True  # …top and bottom
+    mask[5:35, 28:31] = True  # a 1 touching its right side
+    cuts = grouping.candidate_cuts(mask, height=30.0, thin=4.5)
+    crossed = dict(cuts)
+    assert any(abs(c - 28) <= 2 and n == 1 for c, n in crossed.items())  # the touching column
+    assert all(n >= 2 for c, n in crossed.items() if 9 <= c <= 23)  # inside the 0: two strokes
