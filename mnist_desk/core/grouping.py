@@ -6,8 +6,9 @@ drawing order. Grouping happens in two steps, every distance relative to the wri
 1. Geometry: parts that share most of their horizontal extent belong together (a 5's top
    bar over its body, a 4's bar crossing its hook, a 7's crossbar). The narrower part's
    width is floored at a quarter of the height, so a thin 1 that only grazes its
-   neighbour is not swallowed by it. A flat part (a 5's bar drawn off to the side) joins
-   the digit it touches: no digit is a lone bar.
+   neighbour is not swallowed by it. A part under half the writing's height (or a long
+   low bar) is never a digit alone: it joins the nearest digit within reach (a 5's bar
+   drawn off to the side, a 4's hook that stops short of its bar).
 2. Recognition: neighbours whose ink touches, drawn one right after the other (no other
    stroke and, with timings, no long pause in between), may still be one digit (a 4 whose
    hook only touches its bar, a 0 in two halves) or two (touching "00"). Both readings go
@@ -15,10 +16,11 @@ drawing order. Grouping happens in two steps, every distance relative to the wri
    touch is two digits unless a stroke ends on the other one, and nothing much wider than
    tall is one digit. A 1 that stands clear of a 7 is never a candidate, whatever the
    model thinks. In an image, touching digits are one blob: a blob wider than a digit is
-   cut where a single stroke joins it, and the same step decides.
+   cut first, at the columns where the model reads the pieces best (``cut_wide_blobs``).
 
 Every group then goes through exactly the single-digit path (``strokes_to_mnist`` or
-``fit_to_mnist``) and ``Predictor``: one forward pass for all groups and candidates.
+``fit_to_mnist``) and ``Predictor``: one forward pass for all groups and candidates (an
+image has one more before it, for the pieces of its wide blobs).
 """
 
 from __future__ import annotations
