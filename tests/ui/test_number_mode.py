@@ -164,5 +164,13 @@ def test_the_pad_times_each_stroke_and_a_long_pause_ends_a_digit(qtbot, make_win
     window.redo_action.trigger()
     assert canvas.drawing().times == times
     qtbot.waitUntil(lambda: len(window.pad.last_number.digits) == 2, timeout=10000)
+    from tests.ui.conftest import widget_point
+
+    x, y = hook[0]  # the eraser takes the hook, and only the hook's timing
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    assert len(canvas.strokes()) == 1 and canvas.drawing().times == [times[1]]
+    window.undo_action.trigger()
+    assert canvas.drawing().times == times
     canvas.set_strokes(canvas.strokes())  # put there by code (a kept digit): no timings
     assert canvas.drawing().times is None
