@@ -203,6 +203,7 @@ class InferenceWorker(QObject):
                     source.pen_width,
                     self._predictor,
                     k=10,
+                    times=source.times,  # the pad's stroke timings: a long pause ends a digit
                     cache=self._number_cache,
                 )
                 self.number_result.emit(request_id, reading)
