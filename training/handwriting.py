@@ -44,8 +44,7 @@ from mnist_desk.cli import main as mnist_desk_main
 from mnist_desk.core.calibration import (
     calibrate_logits,
     expected_calibration_error,
-    fit_not_a_digit_shift,
-    fit_temperature,
+    fit_calibration,
 )
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
@@ -215,10 +214,9 @@ def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
             )
     logits = torch.cat([pl for pl, _ in part_logits.values()])
     labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
-    shift = fit_not_a_digit_shift(part_logits)
-    shifted = calibrate_logits(logits, {"not_a_digit_shift": shift})
-    temperature = fit_temperature(shifted, torch.from_numpy(labels))
-    calibration = {"temperature": temperature, **({"not_a_digit_shift": shift} if shift else {})}
+    calibration = fit_calibration(part_logits, NOT_SURE_BELOW)
+    temperature = calibration["temperature"]
+    shift = calibration.get("not_a_digit_shift", 0.0)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
     after = expected_calibration_error(
         calibrate_logits(logits, calibration).softmax(1).numpy(), labels

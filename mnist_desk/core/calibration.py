@@ -72,22 +72,36 @@ def calibrate_probabilities(probs: np.ndarray, calibration: dict, undo: bool = F
     return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(probs.dtype)
 
 
-def fit_not_a_digit_shift(parts: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """The shift with the best mean accuracy over held-out ``parts`` (smallest on a tie).
+def fit_calibration(
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]], not_sure_below: float
+) -> dict[str, float]:
+    """The prior shift (and its temperature) that reads held-out ``parts`` best.
 
-    Each part (say MNIST's validation digits, held-out writers, non-digits) counts equally,
-    so thousands of MNIST digits cannot outvote a few hundred non-digits. A non-digit is
-    right only when "not a digit" is the top class.
+    For each shift on a grid the temperature is fitted (NLL), then the app's own rule is
+    scored: a digit is right when it is the top class; a drawing labelled "not a digit" is
+    right when no digit reaches ``not_sure_below`` (the app then says "not a digit" or "not
+    sure", as the issue asks). Each part (MNIST's validation digits, held-out writers,
+    non-digits) counts equally, so thousands of MNIST digits cannot outvote a few hundred
+    non-digits. The smallest shift wins a tie.
     """
-    best, best_accuracy = 0.0, -1.0
-    for shift in SHIFT_GRID:
-        accuracies = []
-        for logits, labels in parts.values():
-            shifted = calibrate_logits(logits, {"not_a_digit_shift": shift})
-            accuracies.append((shifted.argmax(1) == labels).float().mean().item())
-        accuracy = sum(accuracies) / len(accuracies)
-        if accuracy > best_accuracy + 1e-12:
-            best, best_accuracy = shift, accuracy
+    logits = torch.cat([part_logits for part_logits, _ in parts.values()])
+    labels = torch.cat([part_labels for _, part_labels in parts.values()])
+    best, best_score = {"temperature": 1.0}, -1.0
+    for shift in SHIFT_GRID if logits.shape[1] > NOT_A_DIGIT else (0.0,):
+        shifted = calibrate_logits(logits, {"not_a_digit_shift": shift})
+        calibration = {"temperature": fit_temperature(shifted, labels)}
+        if shift:
+            calibration["not_a_digit_shift"] = shift
+        scores = []
+        for part_logits, part_labels in parts.values():
+            probs = calibrate_logits(part_logits, calibration).softmax(1)
+            is_other = part_labels == NOT_A_DIGIT
+            digit_right = probs.argmax(1) == part_labels
+            other_right = probs[:, :NOT_A_DIGIT].max(1).values < not_sure_below
+            scores.append(torch.where(is_other, other_right, digit_right).float().mean().item())
+        score = sum(scores) / len(scores)
+        if score > best_score + 1e-12:
+            best, best_score = calibration, score
     return best
 
 

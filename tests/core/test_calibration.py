@@ -76,7 +76,10 @@ def test_prior_shift_matches_shifted_logits_and_undoes_itself():
 
 
 def test_fit_shift_corrects_an_over_eager_not_a_digit_class_and_no_more():
-    from mnist_desk.core.calibration import fit_not_a_digit_shift
+    from mnist_desk.core.calibration import fit_calibration
+
+    def fit_not_a_digit_shift(parts):
+        return fit_calibration(parts, 0.6).get("not_a_digit_shift", 0.0)
 
     generator = torch.Generator().manual_seed(3)
     digits = torch.randn(600, 11, generator=generator)
