@@ -166,21 +166,24 @@ def fresh_eleven(width: int, out_path: Path, seed: int) -> Path:
     return save_checkpoint(fresh, out_path)
 
 
-def calibration_set(val, held_samples, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """MNIST's validation split + held-out training writers' digits + fresh non-digits.
+def calibration_set(
+    val, held_samples, seed: int, unseen_samples=()
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """MNIST's validation split + held-out training writers' digits + fresh non-digits, and in
+    a leave-writers-out run the left-out writers' digits (what new writers look like).
 
     Takes the validation split alone, so the test set cannot reach the temperature. Its own
     generator: the set is the same whether the extra digits were made now or read from a file.
     """
-    held_images, held_labels = stroke_set(
-        held_samples, 1, False, np.random.default_rng(seed + 2000)
-    )
+    rng = np.random.default_rng(seed + 2000)
+    parts = {"mnist_val": (val.images.numpy(), val.labels.numpy().astype(np.int64))}
+    for name, samples in (("held_writers", held_samples), ("unseen_writers", unseen_samples)):
+        if len(samples):
+            images, labels = stroke_set(samples, 1, False, rng)
+            parts[name] = (np.stack(images), np.array(labels, dtype=np.int64))
     nd_images, nd_labels = non_digit_set(600, np.random.default_rng(seed + 1000))
-    return {
-        "mnist_val": (val.images.numpy(), val.labels.numpy().astype(np.int64)),
-        "held_writers": (np.stack(held_images), np.array(held_labels, dtype=np.int64)),
-        "non_digits": (np.stack(nd_images), np.array(nd_labels, dtype=np.int64)),
-    }
+    parts["non_digits"] = (np.stack(nd_images), np.array(nd_labels, dtype=np.int64))
+    return parts
 
 
 def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
@@ -201,7 +204,7 @@ def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
     return report
 
 
-def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
+def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = None) -> dict:
     """Fit the prior shift and the temperature on held-out data, write the checkpoint, report."""
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
@@ -214,7 +217,7 @@ def calibrate(trained: Path, shipped: Path, parts: dict) -> dict:
             )
     logits = torch.cat([pl for pl, _ in part_logits.values()])
     labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
-    calibration = fit_calibration(part_logits, NOT_SURE_BELOW)
+    calibration = fit_calibration(part_logits, NOT_SURE_BELOW, shift)
     temperature = calibration["temperature"]
     shift = calibration.get("not_a_digit_shift", 0.0)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
@@ -291,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument(
+        "--not-a-digit-shift",
+        type=float,
+        help="keep this prior shift (from the same recipe's leave-writers-out run) instead of "
+        "fitting it on writers the model has seen",
+    )
+    parser.add_argument(
         "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
     )
     args = parser.parse_args(argv)
@@ -300,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     exclude = {w for w in args.exclude_writers.split(",") if w}
 
     samples = load_strokes(args.strokes, exclude)
+    unseen = [s for s in load_strokes(args.strokes, set()) if s["writer_id"] in exclude]
     train_samples, held_samples = split_held_out(samples, 0.1, rng)
     val_split = 0.05
     mnist = load_mnist(args.data, val_split=val_split, seed=args.seed)  # same split as fit's
@@ -307,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         result = calibrate(
             args.recalibrate,
             args.out / "desknet.pt",
-            calibration_set(mnist.val, held_samples, args.seed),
+            calibration_set(mnist.val, held_samples, args.seed, unseen),
+            args.not_a_digit_shift,
         )
         result.update(
             command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
@@ -350,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     if status:
         return status
 
-    calibration = calibration_set(mnist.val, held_samples, args.seed)
-    result = calibrate(run / "best.pt", args.out / "desknet.pt", calibration)
+    calibration = calibration_set(mnist.val, held_samples, args.seed, unseen)
+    result = calibrate(
+        run / "best.pt", args.out / "desknet.pt", calibration, args.not_a_digit_shift
+    )
     result.update(
         command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
         train_command="mnist-desk " + " ".join(command),

@@ -73,7 +73,9 @@ def calibrate_probabilities(probs: np.ndarray, calibration: dict, undo: bool = F
 
 
 def fit_calibration(
-    parts: dict[str, tuple[torch.Tensor, torch.Tensor]], not_sure_below: float
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    not_sure_below: float,
+    shift: float | None = None,
 ) -> dict[str, float]:
     """The prior shift (and its temperature) that reads held-out ``parts`` best.
 
@@ -82,16 +84,18 @@ def fit_calibration(
     right when no digit reaches ``not_sure_below`` (the app then says "not a digit" or "not
     sure", as the issue asks). Each part (MNIST's validation digits, held-out writers,
     non-digits) counts equally, so thousands of MNIST digits cannot outvote a few hundred
-    non-digits. The smallest shift wins a tie.
+    non-digits. The smallest shift wins a tie. A given ``shift`` (estimated on writers a
+    leave-writers-out model never saw) is kept and only the temperature is fitted.
     """
     logits = torch.cat([part_logits for part_logits, _ in parts.values()])
     labels = torch.cat([part_labels for _, part_labels in parts.values()])
     best, best_score = {"temperature": 1.0}, -1.0
-    for shift in SHIFT_GRID if logits.shape[1] > NOT_A_DIGIT else (0.0,):
-        shifted = calibrate_logits(logits, {"not_a_digit_shift": shift})
+    grid = SHIFT_GRID if shift is None else (float(shift),)
+    for candidate in grid if logits.shape[1] > NOT_A_DIGIT else (0.0,):
+        shifted = calibrate_logits(logits, {"not_a_digit_shift": candidate})
         calibration = {"temperature": fit_temperature(shifted, labels)}
-        if shift:
-            calibration["not_a_digit_shift"] = shift
+        if candidate:
+            calibration["not_a_digit_shift"] = candidate
         scores = []
         for part_logits, part_labels in parts.values():
             probs = calibrate_logits(part_logits, calibration).softmax(1)

@@ -94,3 +94,13 @@ def test_fit_shift_corrects_an_over_eager_not_a_digit_class_and_no_more():
     fair = digits.clone()
     fair[:, 10] = -5.0
     assert fit_not_a_digit_shift({"digits": (fair, labels), "others": (others, tens)}) == 0.0
+
+
+def test_a_given_shift_is_kept_and_only_the_temperature_is_fitted():
+    from mnist_desk.core.calibration import fit_calibration
+
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(300, 11, generator=generator) * 3
+    labels = torch.randint(0, 11, (300,), generator=generator)
+    fitted = fit_calibration({"all": (logits, labels)}, 0.6, shift=1.75)
+    assert fitted["not_a_digit_shift"] == 1.75 and 0.05 <= fitted["temperature"] <= 20
