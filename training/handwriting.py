@@ -204,7 +204,7 @@ def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
     return report
 
 
-def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = None) -> dict:
+def calibrate(trained: Path, shipped: Path, parts: dict, not_a_digit=None) -> dict:
     """Fit the prior shift and the temperature on held-out data, write the checkpoint, report."""
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
@@ -217,9 +217,8 @@ def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = N
             )
     logits = torch.cat([pl for pl, _ in part_logits.values()])
     labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
-    calibration = fit_calibration(part_logits, NOT_SURE_BELOW, shift)
+    calibration = fit_calibration(part_logits, not_a_digit)
     temperature = calibration["temperature"]
-    shift = calibration.get("not_a_digit_shift", 0.0)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
     after = expected_calibration_error(
         calibrate_logits(logits, calibration).softmax(1).numpy(), labels
@@ -234,7 +233,7 @@ def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = N
     save_checkpoint(checkpoint, shipped)
     return {
         "temperature": temperature,
-        "not_a_digit_shift": shift,
+        "calibration": calibration,
         "ece_before": before,
         "ece_after": after,
         "validation": validation_report(part_logits, calibration),
@@ -273,6 +272,13 @@ def check_extra(path: Path, args, exclude: set[str]) -> None:
         )
 
 
+def _not_a_digit_from(path: Path | None) -> tuple[float, float] | None:
+    if path is None:
+        return None
+    calibration = json.loads(path.read_text())["calibration"]
+    return calibration["not_a_digit_scale"], calibration["not_a_digit_bias"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="runs/desknet/best.pt", type=Path)
@@ -294,10 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument(
-        "--not-a-digit-shift",
-        type=float,
-        help="keep this prior shift (from the same recipe's leave-writers-out run) instead of "
-        "fitting it on writers the model has seen",
+        "--not-a-digit-from",
+        type=Path,
+        help="handwriting.json of the same recipe's leave-writers-out run: keep its not-a-digit "
+        "calibration (fitted on writers it never saw) instead of fitting one on seen writers",
     )
     parser.add_argument(
         "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
@@ -318,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             args.recalibrate,
             args.out / "desknet.pt",
             calibration_set(mnist.val, held_samples, args.seed, unseen),
-            args.not_a_digit_shift,
+            _not_a_digit_from(args.not_a_digit_from),
         )
         result.update(
             command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
@@ -363,7 +369,10 @@ def main(argv: list[str] | None = None) -> int:
 
     calibration = calibration_set(mnist.val, held_samples, args.seed, unseen)
     result = calibrate(
-        run / "best.pt", args.out / "desknet.pt", calibration, args.not_a_digit_shift
+        run / "best.pt",
+        args.out / "desknet.pt",
+        calibration,
+        _not_a_digit_from(args.not_a_digit_from),
     )
     result.update(
         command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
