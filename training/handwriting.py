@@ -204,7 +204,7 @@ def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
     return report
 
 
-def calibrate(trained: Path, shipped: Path, parts: dict, not_a_digit=None) -> dict:
+def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = None) -> dict:
     """Fit the prior shift and the temperature on held-out data, write the checkpoint, report."""
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
@@ -217,8 +217,9 @@ def calibrate(trained: Path, shipped: Path, parts: dict, not_a_digit=None) -> di
             )
     logits = torch.cat([pl for pl, _ in part_logits.values()])
     labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
-    calibration = fit_calibration(part_logits, not_a_digit)
+    calibration = fit_calibration(part_logits, NOT_SURE_BELOW, shift)
     temperature = calibration["temperature"]
+    shift = calibration.get("not_a_digit_shift", 0.0)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
     after = expected_calibration_error(
         calibrate_logits(logits, calibration).softmax(1).numpy(), labels
@@ -233,7 +234,7 @@ def calibrate(trained: Path, shipped: Path, parts: dict, not_a_digit=None) -> di
     save_checkpoint(checkpoint, shipped)
     return {
         "temperature": temperature,
-        "calibration": calibration,
+        "not_a_digit_shift": shift,
         "ece_before": before,
         "ece_after": after,
         "validation": validation_report(part_logits, calibration),
@@ -272,11 +273,9 @@ def check_extra(path: Path, args, exclude: set[str]) -> None:
         )
 
 
-def _not_a_digit_from(path: Path | None) -> tuple[float, float] | None:
-    if path is None:
-        return None
-    calibration = json.loads(path.read_text())["calibration"]
-    return calibration["not_a_digit_scale"], calibration["not_a_digit_bias"]
+def _shift_from(path: Path | None) -> float | None:
+    """The not-a-digit shift that a leave-writers-out run's handwriting.json recorded."""
+    return None if path is None else float(json.loads(path.read_text())["not_a_digit_shift"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         "--not-a-digit-from",
         type=Path,
         help="handwriting.json of the same recipe's leave-writers-out run: keep its not-a-digit "
-        "calibration (fitted on writers it never saw) instead of fitting one on seen writers",
+        "shift (fitted on writers it never saw) instead of fitting one on writers it has seen",
     )
     parser.add_argument(
         "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
@@ -324,13 +323,21 @@ def main(argv: list[str] | None = None) -> int:
             args.recalibrate,
             args.out / "desknet.pt",
             calibration_set(mnist.val, held_samples, args.seed, unseen),
-            _not_a_digit_from(args.not_a_digit_from),
+            _shift_from(args.not_a_digit_from),
         )
         result.update(
             command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
             recalibrated=str(args.recalibrate),
             excluded_writers=sorted(exclude),
         )
+        trained = args.recalibrate.parent / "handwriting.json"  # how the weights were made
+        if trained.exists():
+            result["trained"] = {
+                k: v
+                for k, v in json.loads(trained.read_text()).items()
+                if k in ("command", "train_command", "extra_per_class", "device", "minutes")
+            }
+            result["train_run"] = str(args.recalibrate.parent / "run")
         (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
         print(json.dumps(result, indent=2))
         return 0
@@ -369,10 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
     calibration = calibration_set(mnist.val, held_samples, args.seed, unseen)
     result = calibrate(
-        run / "best.pt",
-        args.out / "desknet.pt",
-        calibration,
-        _not_a_digit_from(args.not_a_digit_from),
+        run / "best.pt", args.out / "desknet.pt", calibration, _shift_from(args.not_a_digit_from)
     )
     result.update(
         command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),

@@ -150,15 +150,12 @@ def _calibration(value: Any, name: str) -> dict[str, float]:
     temperature = value.get("temperature", 1.0) if isinstance(value, dict) else None
     if not isinstance(temperature, (int, float)) or not 0.05 <= float(temperature) <= 20:
         raise CheckpointError(f"{name} has an unusable calibration temperature {temperature!r}.")
+    shift = value.get("not_a_digit_shift", 0.0)
+    if not isinstance(shift, (int, float)) or not 0.0 <= float(shift) <= 20:
+        raise CheckpointError(f"{name} has an unusable not-a-digit shift {shift!r}.")
     calibration = {"temperature": float(temperature)}
-    for key, low, high in (("not_a_digit_scale", 0.01, 20.0), ("not_a_digit_bias", -50.0, 50.0)):
-        if key in value:
-            number = value[key]
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                number = float("nan")
-            if not low <= float(number) <= high:
-                raise CheckpointError(f"{name} has an unusable calibration {key} {value[key]!r}.")
-            calibration[key] = float(number)
+    if shift:
+        calibration["not_a_digit_shift"] = float(shift)
     return calibration
 
 

@@ -159,10 +159,9 @@ def inspect(
 
 def _softmax_detail(predictor: Predictor) -> str:
     t = predictor.temperature
+    shift = float(predictor.calibration.get("not_a_digit_shift", 0.0))
     detail = f"logits ÷ {t:.2f} (calibration)" if abs(t - 1.0) > 1e-6 else "probabilities"
-    if "not_a_digit_scale" in predictor.calibration:
-        detail += ", P(not a digit) calibrated on its own"
-    return detail
+    return detail + (f", not-a-digit prior −{shift:g}" if shift else "")
 
 
 def _grad_cam(score: torch.Tensor, maps: torch.Tensor, retain: bool) -> np.ndarray:

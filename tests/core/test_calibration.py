@@ -56,45 +56,58 @@ def test_with_temperature_matches_scaled_logits_and_undoes_itself():
     assert calibrated.dtype == raw.dtype
 
 
-def test_two_question_calibration_and_its_undo():
+def test_prior_shift_matches_shifted_logits_and_undoes_itself():
     from mnist_desk.core.calibration import calibrate_logits, calibrate_probabilities
 
     logits = torch.randn(50, 11, generator=torch.Generator().manual_seed(2)) * 4
-    calibration = {"temperature": 0.5, "not_a_digit_scale": 0.8, "not_a_digit_bias": -2.0}
-    probs = calibrate_logits(logits, calibration).softmax(1)
-    margin = logits[:, 10] - torch.logsumexp(logits[:, :10], 1)
-    other = torch.sigmoid(0.8 * margin - 2.0)
-    np.testing.assert_allclose(probs[:, 10], other, atol=1e-6)
-    digits = (logits[:, :10] / 0.5).softmax(1) * (1 - other)[:, None]
-    np.testing.assert_allclose(probs[:, :10], digits, atol=1e-6)
-    raw = logits.softmax(1).numpy()
-    calibrated = calibrate_probabilities(raw, calibration)
-    np.testing.assert_allclose(calibrated, probs.numpy(), atol=1e-5)
+    calibration = {"temperature": 1.3, "not_a_digit_shift": 2.5}
+    expected = logits.clone()
+    expected[:, 10] -= 2.5
+    expected = (expected / 1.3).softmax(1).numpy()
     np.testing.assert_allclose(
-        calibrate_probabilities(calibrated, calibration, undo=True), raw, atol=1e-5
+        calibrate_logits(logits, calibration).softmax(1), expected, atol=1e-6
     )
-    # a temperature alone divides all 11 logits, as older checkpoints expect
-    np.testing.assert_allclose(calibrate_logits(logits, {"temperature": 2.0}), logits / 2.0)
+    calibrated = calibrate_probabilities(logits.softmax(1).numpy(), calibration)
+    np.testing.assert_allclose(calibrated, expected, atol=1e-5)
+    undone = calibrate_probabilities(calibrated, calibration, undo=True)
+    np.testing.assert_allclose(undone, logits.softmax(1).numpy(), atol=1e-5)
+    ten = torch.randn(5, 10)  # a ten-class model has no "not a digit" logit to shift
+    np.testing.assert_allclose(calibrate_logits(ten, calibration), ten / 1.3, atol=1e-6)
 
 
-def test_the_not_a_digit_fit_moves_the_boundary_to_the_held_out_data():
+def test_fit_shift_corrects_an_over_eager_not_a_digit_class_and_no_more():
     from mnist_desk.core.calibration import fit_calibration
+
+    def fit_not_a_digit_shift(parts):
+        return fit_calibration(parts, 0.6).get("not_a_digit_shift", 0.0)
 
     generator = torch.Generator().manual_seed(3)
     digits = torch.randn(600, 11, generator=generator)
     labels = torch.randint(0, 10, (600,), generator=generator)
     digits[torch.arange(600), labels] += 4.0
-    # an over-eager "not a digit" output: its logit sits near the digit's on real digits
-    digits[:, 10] = digits[torch.arange(600), labels] - 0.5 + torch.randn(600, generator=generator)
+    digits[:, 10] = digits[torch.arange(600), labels] - 1.0 + torch.randn(600, generator=generator)
     others = torch.randn(200, 11, generator=generator)
-    others[:, 10] += 8.0
+    others[:, 10] += 6.0
     tens = torch.full((200,), 10)
-    fitted = fit_calibration({"digits": (digits, labels), "others": (others, tens)})
+    fitted = fit_calibration({"digits": (digits, labels), "others": (others, tens)}, 0.6)
+    assert fitted.get("not_a_digit_shift", 0.0) > 0
     from mnist_desk.core.calibration import calibrate_logits
 
-    raw_rejects = (digits.argmax(1) == 10).float().mean()
-    probs = calibrate_logits(digits, fitted).softmax(1)
-    assert (probs.argmax(1) == 10).float().mean() < raw_rejects / 2
-    assert (calibrate_logits(others, fitted).softmax(1).argmax(1) == 10).float().mean() > 0.95
-    given = fit_calibration({"digits": (digits, labels)}, not_a_digit=(0.5, -1.0))
-    assert given["not_a_digit_scale"] == 0.5 and given["not_a_digit_bias"] == -1.0
+    raw_right = (digits.argmax(1) == labels).float().mean()
+    read = calibrate_logits(digits, fitted).softmax(1)
+    assert (read.argmax(1) == labels).float().mean() > max(raw_right, 0.95)  # digits given back
+    others_read = calibrate_logits(others, fitted).softmax(1)
+    assert (others_read[:, :10].max(1).values < 0.6).float().mean() > 0.95  # others not lost
+    fair = digits.clone()
+    fair[:, 10] = -5.0
+    assert fit_not_a_digit_shift({"digits": (fair, labels), "others": (others, tens)}) == 0.0
+
+
+def test_a_given_shift_is_kept_and_only_the_temperature_is_fitted():
+    from mnist_desk.core.calibration import fit_calibration
+
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(300, 11, generator=generator) * 3
+    labels = torch.randint(0, 11, (300,), generator=generator)
+    fitted = fit_calibration({"all": (logits, labels)}, 0.6, shift=1.75)
+    assert fitted["not_a_digit_shift"] == 1.75 and 0.05 <= fitted["temperature"] <= 20

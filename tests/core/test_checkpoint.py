@@ -207,17 +207,17 @@ def test_no_space_left_while_saving_names_the_file(tmp_path, monkeypatch):
     assert list((tmp_path / "run").iterdir()) == []  # no temporary left behind
 
 
-@pytest.mark.parametrize("scale", [-1.0, float("nan"), float("inf"), 1e6, "2", True])
-def test_an_unusable_not_a_digit_calibration_is_refused(tmp_path, scale):
+@pytest.mark.parametrize("shift", [-1.0, float("nan"), float("inf"), 1e6, "2"])
+def test_an_unusable_not_a_digit_shift_is_refused(tmp_path, shift):
     payload = _desknet_payload(num_classes=11)
-    payload["calibration"] = {"temperature": 1.0, "not_a_digit_scale": scale}
+    payload["calibration"] = {"temperature": 1.0, "not_a_digit_shift": shift}
     torch.save(payload, tmp_path / "s.pt")
-    with pytest.raises(CheckpointError, match="unusable calibration not_a_digit_scale"):
+    with pytest.raises(CheckpointError, match="not-a-digit shift"):
         load_checkpoint(tmp_path / "s.pt")
 
 
-def test_the_predictor_applies_the_not_a_digit_calibration(tmp_path):
-    """The same weights with a strongly negative not-a-digit bias never answer "not a digit"."""
+def test_the_predictor_applies_the_not_a_digit_shift(tmp_path):
+    """The same weights with a large prior shift never answer "not a digit"."""
     import numpy as np
 
     from mnist_desk.core.predict import Predictor
@@ -229,11 +229,7 @@ def test_the_predictor_applies_the_not_a_digit_calibration(tmp_path):
     images = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
     eager = Predictor(load_checkpoint(tmp_path / "eager.pt")).all_probabilities(images)
     assert (eager.argmax(1) == 10).all()
-    payload["calibration"] = {
-        "temperature": 1.0,
-        "not_a_digit_scale": 1.0,
-        "not_a_digit_bias": -45.0,
-    }
+    payload["calibration"] = {"temperature": 1.0, "not_a_digit_shift": 20.0}
     state["classifier.1.bias"][10] = 15.0
     torch.save(payload, tmp_path / "shifted.pt")
     shifted = Predictor(load_checkpoint(tmp_path / "shifted.pt")).all_probabilities(images)
