@@ -35,6 +35,7 @@ from mnist_desk.ui.heatmaps import (
     ExplanationLegend,
     array_qimage,
     explanation_pixmap,
+    grey_qimage,
     mosaic,
     symmetric,
 )
@@ -308,6 +309,7 @@ class NetworkTab(QWidget):
         self._selected: tuple[str, int] | None = None
         self._hovering: tuple[str, int] | None = None
         self.layer_rows: list[LayerRow] = []
+        self._thumbnails: dict[int, QPixmap] = {}  # training row → its neighbour picture
 
         from mnist_desk.ui.canvas import DrawingCanvas
 
@@ -564,6 +566,8 @@ class NetworkTab(QWidget):
     def on_view(self, request_id: int, view) -> None:
         if request_id < self._shown_id:
             return
+        if view is not None and request_id < self._latest_request:
+            return  # a newer drawing is on its way: the GUI thread stays free for its bars
         self._shown_id = request_id
         if view is None:
             self.view = None
@@ -680,6 +684,21 @@ class NetworkTab(QWidget):
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
         )
 
+    def _thumbnail(self, row: int, image: np.ndarray) -> QPixmap:
+        """A training digit's picture, kept: neighbours recur from one drawing to the next."""
+        pixmap = self._thumbnails.get(row)
+        if pixmap is None:
+            if len(self._thumbnails) >= 512:
+                self._thumbnails.pop(next(iter(self._thumbnails)))
+            pixmap = QPixmap.fromImage(grey_qimage(image)).scaled(
+                THUMB_SIDE,
+                THUMB_SIDE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
+            )
+            self._thumbnails[row] = pixmap
+        return pixmap
+
     def _show_why(self, view) -> None:
         explanation = view.inspection.explanations.get(view.target)
         if explanation is None:
@@ -701,8 +720,7 @@ class NetworkTab(QWidget):
             for label, (row, digit, score, image) in zip(
                 self.neighbour_labels, view.neighbours, strict=False
             ):
-                pixmap = self._pixmap(image.astype(np.float32), 0, 255, _GREY, THUMB_SIDE)
-                label.setPixmap(pixmap)
+                label.setPixmap(self._thumbnail(row, image))
                 label.setToolTip(f"training digit #{row}: a {digit} (cosine {score:.2f})")
             labels = ", ".join(str(n[1]) for n in view.neighbours)
             self.neighbour_status.setText(f"It looks like these training digits: {labels}.")
@@ -760,6 +778,3 @@ class NetworkTab(QWidget):
             self._index_job.cancel()
         if self.owns_runner:
             self.runner.shutdown()
-
-
-_GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
