@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -289,6 +289,7 @@ class NetworkTab(QWidget):
     options_changed = Signal(dict)  # → InferenceWorker.set_network_options
     visibility_changed = Signal(bool)  # → InferenceWorker.set_network
     view_shown = Signal(int)  # request id, after the view was drawn (benchmarks, tests)
+    answer_settled = Signal(int)  # request id → InferenceWorker.answer_shown
 
     index_limit: int | None = None  # tests build the index over a subset
 
@@ -461,8 +462,19 @@ class NetworkTab(QWidget):
         self.canvas.drawing_changed.connect(pad.read_drawing)
         self.canvas.history_changed.connect(lambda *_: self._copy_to_pad())
         pad.request_inference.connect(self._note_request)
+        pad.answer_shown.connect(self._on_answer_shown)
         pad.canvas.drawing_changed.connect(self._on_drawing)
         self.canvas.drawing_changed.connect(self._on_drawing)
+
+    @Slot(int, object, object, object)
+    def _on_answer_shown(self, request_id: int, *_answer) -> None:
+        """Let the worker start this drawing's view once the GUI thread is done with the bars.
+
+        The zero timer fires after every other slot of the answer and the pad's pending
+        repaint: a view started earlier would hold the GIL while they still ran.
+        """
+        if self.isVisible():
+            QTimer.singleShot(0, self, lambda: self.answer_settled.emit(request_id))
 
     @Slot(int, object)
     def _note_request(self, request_id: int, _drawing) -> None:
