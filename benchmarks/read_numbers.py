@@ -3,8 +3,9 @@
 Builds numbers of 2–8 digits from the UNIPEN "syn" development strokes (../shared/strokes;
 never trained on): each digit a random writer's sample of that label, random height (±15%),
 baseline (±10% of the height) and pen width, with random gaps between neighbours — a fifth
-of them touching or slightly overlapping. Each number is read twice: as pad strokes
-(``read_number``) and as a dark-on-white PNG (``load_number_image``). Reports digit accuracy,
+of them touching or slightly overlapping. Each number is read three times: as pad strokes
+(``read_number``), as pad strokes with stroke timings (see ``stroke_times``: assumed, the
+files have none), and as a dark-on-white PNG (``load_number_image``). Reports digit accuracy,
 whole-number accuracy by length, and segmentation errors (merged / split groups).
 ``--latency`` also measures stroke end → number shown on the real window (offscreen).
 
@@ -27,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mnist_desk.core.grouping import load_number_image, read_number
-from mnist_desk.core.predict import Predictor
+from mnist_desk.core.predict import Predictor, reading_state
 from mnist_desk.core.preprocess import strokes_to_mnist
 from mnist_desk.paths import default_checkpoint_path
 
@@ -86,6 +87,41 @@ def build_number(by_label, length: int, rng: np.random.Generator):
     return digits, strokes, pen, owners, kinds
 
 
+PEN_SPEED = (2.0, 5.0)  # digit heights per second while the pen is down (assumed)
+LIFT_IN_DIGIT = (0.08, 0.35)  # s, pen up between two strokes of one digit (assumed)
+LIFT_BETWEEN = (0.15, 0.6)  # s, pen up moving on to the next digit (assumed)
+THINKING = (0.1, (1.2, 3.0))  # chance of a longer stop between digits, and its length (assumed)
+
+
+def stroke_times(strokes, owners, height: float, rng: np.random.Generator):
+    """(start, end) seconds per stroke, as a person might write: an assumption, not data.
+
+    The stroke files keep each trace's points but no clock, so timings are made up from
+    plausible ranges (above): a pen-down time from the trace's length at a steady speed,
+    short lifts inside a digit, longer ones between digits and now and then a stop to
+    think. They test that the pause rule does no harm at these rates; they cannot show
+    what real writers' pauses do. Drawn from their own generator, so the numbers read are
+    the same as without timings.
+    """
+    speed = rng.uniform(*PEN_SPEED) * height
+    first_of = {own[0] for own in owners}
+    times, clock = [], 0.0
+    for i, stroke in enumerate(strokes):
+        if i > 0:
+            if i not in first_of:
+                clock += rng.uniform(*LIFT_IN_DIGIT)
+            elif rng.random() < THINKING[0]:
+                clock += rng.uniform(*THINKING[1])
+            else:
+                clock += rng.uniform(*LIFT_BETWEEN)
+        pts = np.asarray(stroke, dtype=np.float64)
+        length = float(np.hypot(*np.diff(pts, axis=0).T).sum()) if len(pts) > 1 else 0.0
+        duration = max(0.03, length / speed)
+        times.append((clock, clock + duration))
+        clock += duration
+    return times
+
+
 def to_png(strokes, pen: float, path: Path) -> list[tuple[float, float]]:
     """Dark ink on white, 1 pad unit = 1 px, as a scan would be; returns nothing useful."""
     pts = np.array([p for s in strokes for p in s])
@@ -130,16 +166,24 @@ def box_segmentation(boxes, strokes, owners) -> tuple[int, int]:
 
 
 def oracle_text(predictor, strokes, pen, owners) -> str:
-    """The number read with perfect grouping: what the digit model alone allows."""
+    """The number read with perfect grouping: what the digit model alone allows.
+
+    Each digit is shown as number mode shows it, "?" when the model calls it not a digit.
+    """
     images = np.stack([strokes_to_mnist([strokes[i] for i in own], pen) for own in owners])
-    return "".join(str(int(d)) for d in predictor.probabilities(images).argmax(axis=1))
+    text = ""
+    for probs in predictor.all_probabilities(images):
+        not_digit = float(probs[10]) if len(probs) > 10 else 0.0
+        state = reading_state(np.asarray(probs[:10]), not_digit)
+        text += "?" if state == "not-a-digit" else str(int(np.argmax(probs[:10])))
+    return text
 
 
 def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
-    stats = {
-        mode: defaultdict(lambda: defaultdict(int)) for mode in ("strokes", "image")
-    }  # mode → length → counter
+    clock_rng = np.random.default_rng([seed, 1])  # timings apart: the same numbers either way
+    modes = ("strokes", "timed", "image")
+    stats = {mode: defaultdict(lambda: defaultdict(int)) for mode in modes}  # length → counter
     failures = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         for length in range(2, 9):
@@ -148,15 +192,20 @@ def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
                 truth = "".join(map(str, digits))
                 png = Path(tmp) / f"{length}_{n}.png"
                 to_png(strokes, pen, png)
+                height = max(p[1] for s in strokes for p in s) - min(
+                    p[1] for s in strokes for p in s
+                )
+                times = stroke_times(strokes, owners, height, clock_rng)
                 readings = {
                     "strokes": read_number(strokes, pen, predictor),
+                    "timed": read_number(strokes, pen, predictor, times=times),
                     "image": load_number_image(png, predictor),
                 }
                 alone = oracle_text(predictor, strokes, pen, owners)
-                stats["strokes"][length]["oracle_right"] += alone == truth
-                stats["image"][length]["oracle_right"] += alone == truth
+                for mode in modes:
+                    stats[mode][length]["oracle_right"] += alone == truth
                 for mode, reading in readings.items():
-                    if mode == "strokes":
+                    if mode != "image":
                         merged, split = segmentation([d.parts for d in reading.digits], owners)
                     else:
                         merged, split = box_segmentation(
@@ -182,7 +231,12 @@ def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
 def report_accuracy(result: dict) -> list[str]:
     lines = []
     for mode, by_length in result["stats"].items():
-        lines.append(f"\n**{'pad strokes' if mode == 'strokes' else 'PNG images'}**\n")
+        title = {
+            "strokes": "pad strokes",
+            "timed": "pad strokes with assumed timings",
+            "image": "PNG images",
+        }[mode]
+        lines.append(f"\n**{title}**\n")
         lines.append(
             "| digits | numbers | whole number right | with perfect grouping | digit accuracy | "
             "merged groups | split digits |\n|---:|---:|---:|---:|---:|---:|---:|"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_desk.core.calibration import expected_calibration_error, with_temperature
+from mnist_desk.core.calibration import calibrate_probabilities, expected_calibration_error
 from mnist_desk.core.handsets import read_sets
 from mnist_desk.core.handwriting import STYLES, default_pen_width, our_digit, place_strokes
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
@@ -132,7 +132,7 @@ def calibration_section(predictor, syn_probs, syn_labels, data: str | None) -> N
     except Exception as exc:  # the data folder is optional for this benchmark
         print(f"\n(MNIST not found: {exc})")
     for name, probs, labels in sets:
-        raw = with_temperature(probs, 1 / temperature)  # undo the calibration: T = 1
+        raw = calibrate_probabilities(probs, predictor.calibration, undo=True)  # T = 1, no shift
         rows.append(
             (
                 name,

@@ -39,7 +39,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for folder in ("mnist_desk", "resources"):
@@ -77,7 +77,10 @@ def test_the_wheel_carries_every_module_and_the_shipped_resources(wheel):
         assert not any(n.startswith(("resources/", "tests/", "training/")) for n in names)
         (meta_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         meta = Parser().parsestr(archive.read(meta_name).decode())
+        (license_name,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        assert archive.read(license_name) == (ROOT / "LICENSE").read_bytes()
     assert meta["Version"] == mnist_desk.__version__
+    assert meta["License-Expression"] == "MIT" and meta.get_all("License-File") == ["LICENSE"]
     assert meta["Description-Content-Type"] == "text/markdown"
     assert "Draw a digit with the" in meta.get_payload()  # README is the long description
     requires = meta.get_all("Requires-Dist")

@@ -17,6 +17,13 @@ The syn set is only read by ``benchmarks/strokes.py``.
 
     python training/handwriting.py --base runs/desknet/best.pt --out runs/handwriting
     python training/handwriting.py --exclude-writers gmd/kast,val/val02 --epochs 3 ...  # LWO
+    python training/handwriting.py --prepare-only --out runs/hw-data   # the extra digits only
+    python training/handwriting.py --from-scratch --width 48 --extra runs/hw-data/extra_train.npz
+
+``--from-scratch`` starts from random 11-class weights instead of the MNIST-only model (what
+``training/handwriting_sweep.py`` runs on a GPU). Every run ends with a validation report
+(MNIST's validation split, held-out training writers, fresh non-digits) that the sweep uses
+to choose; the test set and syn are never read here.
 """
 
 from __future__ import annotations
@@ -34,13 +41,18 @@ import numpy as np
 import torch
 
 from mnist_desk.cli import main as mnist_desk_main
-from mnist_desk.core.calibration import expected_calibration_error, fit_temperature
+from mnist_desk.core.calibration import (
+    calibrate_logits,
+    expected_calibration_error,
+    fit_calibration,
+)
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
 from mnist_desk.core.data import load_mnist
 from mnist_desk.core.handwriting import default_pen_width, place_strokes
+from mnist_desk.core.models import build_model
 from mnist_desk.core.nondigits import non_digit
-from mnist_desk.core.predict import Predictor
+from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
 from mnist_desk.core.preprocess import strokes_to_mnist, to_uint8
 
 CANVAS = 280.0
@@ -140,29 +152,79 @@ def widen_to_eleven(base_path: Path, out_path: Path, seed: int) -> Path:
     return save_checkpoint(widened, out_path)
 
 
-def calibration_set(val, held_samples, seed: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's validation split + held-out training writers' digits + fresh non-digits.
+def fresh_eleven(width: int, out_path: Path, seed: int) -> Path:
+    """Random 11-class desknet weights, saved so ``mnist-desk train --init-from`` starts there."""
+    torch.manual_seed(seed)
+    model_args = {"width": width, "num_classes": 11}
+    model = build_model("desknet", **model_args)
+    fresh = Checkpoint(
+        model_name="desknet",
+        state_dict=model.state_dict(),
+        model_args=model_args,
+        metrics={},
+    )
+    return save_checkpoint(fresh, out_path)
 
-    Takes the validation split alone, so the test set cannot reach the temperature.
+
+def calibration_set(
+    val, held_samples, seed: int, unseen_samples=()
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """MNIST's validation split + held-out training writers' digits + fresh non-digits, and in
+    a leave-writers-out run the left-out writers' digits (what new writers look like).
+
+    Takes the validation split alone, so the test set cannot reach the temperature. Its own
+    generator: the set is the same whether the extra digits were made now or read from a file.
     """
-    held_images, held_labels = stroke_set(held_samples, 1, False, rng)
+    rng = np.random.default_rng(seed + 2000)
+    parts = {"mnist_val": (val.images.numpy(), val.labels.numpy().astype(np.int64))}
+    for name, samples in (("held_writers", held_samples), ("unseen_writers", unseen_samples)):
+        if len(samples):
+            images, labels = stroke_set(samples, 1, False, rng)
+            parts[name] = (np.stack(images), np.array(labels, dtype=np.int64))
     nd_images, nd_labels = non_digit_set(600, np.random.default_rng(seed + 1000))
-    images = np.concatenate([val.images.numpy(), np.stack(held_images), np.stack(nd_images)])
-    labels = np.concatenate([val.labels.numpy(), np.array(held_labels), np.array(nd_labels)])
-    return images, labels.astype(np.int64)
+    parts["non_digits"] = (np.stack(nd_images), np.array(nd_labels, dtype=np.int64))
+    return parts
 
 
-def calibrate(trained: Path, shipped: Path, held: tuple[np.ndarray, np.ndarray]) -> dict:
-    """Fit the temperature on held-out data and write the calibrated checkpoint."""
+def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
+    """Error rates (%) on each held-out part, and the score the sweep minimises: their mean.
+
+    A non-digit counts as an error when some digit gets ≥ the "Not sure" threshold, as in
+    the app; a digit counts as an error when the top class (of 11) is not its label.
+    """
+    report = {}
+    for name, (part_logits, labels) in logits.items():
+        probs = calibrate_logits(part_logits, calibration).softmax(1)
+        if name == "non_digits":
+            wrong = probs[:, :NOT_A_DIGIT].max(1).values >= NOT_SURE_BELOW
+        else:
+            wrong = probs.argmax(1) != labels
+        report[f"{name}_error_pct"] = round(100.0 * wrong.float().mean().item(), 3)
+    report["score"] = round(sum(report.values()) / len(report), 3)
+    return report
+
+
+def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = None) -> dict:
+    """Fit the prior shift and the temperature on held-out data, write the checkpoint, report."""
     checkpoint = load_checkpoint(trained)
     predictor = Predictor(checkpoint)
-    images, labels = held
+    part_logits = {}
     with torch.no_grad():  # not inference_mode: the temperature fit needs autograd on these
-        logits = predictor.logits(images.astype(np.float32) / 255.0)
-    temperature = fit_temperature(logits, torch.from_numpy(labels))
+        for name, (images, labels) in parts.items():
+            part_logits[name] = (
+                predictor.logits(images.astype(np.float32) / 255.0).cpu(),
+                torch.from_numpy(labels),
+            )
+    logits = torch.cat([pl for pl, _ in part_logits.values()])
+    labels = torch.cat([lb for _, lb in part_logits.values()]).numpy()
+    calibration = fit_calibration(part_logits, NOT_SURE_BELOW, shift)
+    temperature = calibration["temperature"]
+    shift = calibration.get("not_a_digit_shift", 0.0)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels)
-    after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels)
-    checkpoint.calibration = {"temperature": temperature}
+    after = expected_calibration_error(
+        calibrate_logits(logits, calibration).softmax(1).numpy(), labels
+    )
+    checkpoint.calibration = calibration
     checkpoint.metrics = dict(
         checkpoint.metrics,
         calibration_ece_before=before,
@@ -170,32 +232,17 @@ def calibrate(trained: Path, shipped: Path, held: tuple[np.ndarray, np.ndarray])
         calibration_set=int(len(labels)),
     )
     save_checkpoint(checkpoint, shipped)
-    return {"temperature": temperature, "ece_before": before, "ece_after": after}
+    return {
+        "temperature": temperature,
+        "not_a_digit_shift": shift,
+        "ece_before": before,
+        "ece_after": after,
+        "validation": validation_report(part_logits, calibration),
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="runs/desknet/best.pt", type=Path)
-    parser.add_argument("--out", default="runs/handwriting", type=Path)
-    parser.add_argument("--data", default=os.environ.get("MNIST_DESK_DATA", "../shared/mnist"))
-    parser.add_argument("--strokes", default="../shared/strokes", type=Path)
-    parser.add_argument("--exclude-writers", default="", help="comma-separated writer ids")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=7e-4)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
-    parser.add_argument("--non-digits", type=int, default=10000)
-    parser.add_argument("--train-subset", type=int, default=None)
-    args = parser.parse_args(argv)
-    started = time.time()
-    rng = np.random.default_rng(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    exclude = {w for w in args.exclude_writers.split(",") if w}
-
-    samples = load_strokes(args.strokes, exclude)
-    train_samples, held_samples = split_held_out(samples, 0.1, rng)
-    val_split = 0.05
-    mnist = load_mnist(args.data, val_split=val_split, seed=args.seed)  # same split as fit's
+def make_extra(args, exclude: set[str], mnist, train_samples, rng) -> Path:
+    """Render the extra training digits once; the file remembers what it was made from."""
     parts = [
         stroke_set(train_samples, args.renders, True, rng),
         synthetic_fours(400, rng),
@@ -207,19 +254,105 @@ def main(argv: list[str] | None = None) -> int:
     images = np.stack([i for part in parts for i in part[0]]).astype(np.uint8)
     labels = np.array([label for part in parts for label in part[1]], dtype=np.int64)
     extra = args.out / "extra_train.npz"
-    np.savez_compressed(extra, images=images, labels=labels)
-    counts = np.bincount(labels, minlength=11).tolist()
-    print(f"extra training images: {len(labels)} (per class 0-9, not-a-digit: {counts})")
+    np.savez_compressed(extra, images=images, labels=labels, made_from=_made_from(args, exclude))
+    return extra
 
-    init = widen_to_eleven(args.base, args.out / "init11.pt", args.seed)
+
+def _made_from(args, exclude: set[str]) -> str:
+    # The seed fixes MNIST's validation split: marked MNIST digits must come from outside it.
+    return json.dumps({"seed": args.seed, "excluded_writers": sorted(exclude)})
+
+
+def check_extra(path: Path, args, exclude: set[str]) -> None:
+    with np.load(path) as saved:
+        made_from = str(saved["made_from"]) if "made_from" in saved else None
+    if made_from != _made_from(args, exclude):
+        raise SystemExit(
+            f"{path} was made with {made_from}; this run needs {_made_from(args, exclude)} "
+            "(another seed would put validation digits into training)."
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="runs/desknet/best.pt", type=Path)
+    parser.add_argument("--from-scratch", action="store_true", help="random init, not --base")
+    parser.add_argument("--width", type=int, default=32, help="desknet width (--from-scratch)")
+    parser.add_argument("--out", default="runs/handwriting", type=Path)
+    parser.add_argument("--data", default=os.environ.get("MNIST_DESK_DATA", "../shared/mnist"))
+    parser.add_argument("--strokes", default="../shared/strokes", type=Path)
+    parser.add_argument("--exclude-writers", default="", help="comma-separated writer ids")
+    parser.add_argument("--extra", type=Path, help="extra digits made by --prepare-only")
+    parser.add_argument("--prepare-only", action="store_true", help="write the extra digits, stop")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=7e-4)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
+    parser.add_argument("--non-digits", type=int, default=10000)
+    parser.add_argument("--train-subset", type=int, default=None)
+    parser.add_argument(
+        "--not-a-digit-shift",
+        type=float,
+        help="keep this prior shift (from the same recipe's leave-writers-out run) instead of "
+        "fitting it on writers the model has seen",
+    )
+    parser.add_argument(
+        "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
+    )
+    args = parser.parse_args(argv)
+    started = time.time()
+    rng = np.random.default_rng(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    exclude = {w for w in args.exclude_writers.split(",") if w}
+
+    samples = load_strokes(args.strokes, exclude)
+    unseen = [s for s in load_strokes(args.strokes, set()) if s["writer_id"] in exclude]
+    train_samples, held_samples = split_held_out(samples, 0.1, rng)
+    val_split = 0.05
+    mnist = load_mnist(args.data, val_split=val_split, seed=args.seed)  # same split as fit's
+    if args.recalibrate:
+        result = calibrate(
+            args.recalibrate,
+            args.out / "desknet.pt",
+            calibration_set(mnist.val, held_samples, args.seed, unseen),
+            args.not_a_digit_shift,
+        )
+        result.update(
+            command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
+            recalibrated=str(args.recalibrate),
+            excluded_writers=sorted(exclude),
+        )
+        (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return 0
+    if args.extra:
+        check_extra(args.extra, args, exclude)
+        extra = args.extra
+    else:
+        extra = make_extra(args, exclude, mnist, train_samples, rng)
+    with np.load(extra) as saved:
+        counts = np.bincount(saved["labels"], minlength=11).tolist()
+    print(f"extra training images: {sum(counts)} (per class 0-9, not-a-digit: {counts})")
+    if args.prepare_only:
+        return 0
+
+    if args.from_scratch:
+        init = fresh_eleven(args.width, args.out / "init11.pt", args.seed)
+    else:
+        init = widen_to_eleven(args.base, args.out / "init11.pt", args.seed)
     run = args.out / "run"
     command = [
         "train", "--arch", "desknet", "--init-from", str(init),
         "--extra-train", str(extra), "--extra-repeat", "1",
-        "--epochs", str(args.epochs), "--batch-size", "128", "--optimizer", "adamw",
-        "--lr", str(args.lr), "--weight-decay", "1e-4", "--schedule", "onecycle",
+        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+        "--optimizer", "adamw", "--lr", str(args.lr), "--weight-decay", "1e-4",
+        "--schedule", "onecycle", "--label-smoothing", str(args.label_smoothing),
         "--augment", "--val-split", str(val_split), "--select-by", "last",
-        "--seed", str(args.seed), "--data", args.data, "--out", str(run),
+        "--seed", str(args.seed), "--data", args.data, "--device", args.device,
+        "--out", str(run),
     ]  # fmt: skip
     if args.train_subset:
         command += ["--train-subset", str(args.train_subset)]
@@ -228,13 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     if status:
         return status
 
-    calibration = calibration_set(mnist.val, held_samples, args.seed, rng)
-    result = calibrate(run / "best.pt", args.out / "desknet.pt", calibration)
+    calibration = calibration_set(mnist.val, held_samples, args.seed, unseen)
+    result = calibrate(
+        run / "best.pt", args.out / "desknet.pt", calibration, args.not_a_digit_shift
+    )
     result.update(
         command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
         train_command="mnist-desk " + " ".join(command),
         extra_per_class=counts,
         excluded_writers=sorted(exclude),
+        device=json.loads((run / "summary.json").read_text()).get("device", "?"),
         minutes=round((time.time() - started) / 60, 1),
     )
     (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))

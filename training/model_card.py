@@ -43,7 +43,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from mnist_desk.core.calibration import expected_calibration_error, with_temperature
+    from mnist_desk.core.calibration import calibrate_probabilities, expected_calibration_error
     from mnist_desk.core.checkpoint import load_checkpoint
     from mnist_desk.core.data import load_mnist
     from mnist_desk.core.models import count_parameters
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     wrong = int((predicted != labels).sum())
     rejected = int((predicted == 10).sum())
     per_class = [float((predicted[labels == d] == d).mean()) for d in range(10)]
-    raw = with_temperature(probs, 1 / predictor.temperature)  # as the model gives them, T = 1
+    raw = calibrate_probabilities(probs, predictor.calibration, undo=True)  # as the model gives
     ece_before = expected_calibration_error(raw, labels)
     ece_after = expected_calibration_error(probs, labels)
     conventions, non_digit_rate, per_kind = measure_sets(predictor)

@@ -3,6 +3,14 @@
 A network trained with cross-entropy is usually over-confident: it says 99% where it is
 right 95% of the time. Dividing the logits by one temperature fitted on held-out data (never
 the test set) fixes most of that without changing any answer, so "Not sure" means something.
+
+A model with a "not a digit" class learnt it from a training mix where one drawing in six is
+not a digit; people at the pad mostly draw digits. A prior shift (subtract ``s`` from that
+class's logit, Bayes' rule for a rarer class) fitted on the same held-out data corrects for
+it, so a sloppy real digit is read as a digit rather than refused.
+
+A checkpoint's ``calibration`` is ``{"temperature": T, "not_a_digit_shift": s}`` (both
+optional); ``calibrate_logits`` and ``calibrate_probabilities`` apply it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,78 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200
     return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
+NOT_A_DIGIT = 10
+SHIFT_GRID = tuple(x / 4 for x in range(0, 25))  # 0, 0.25, … 6 (a prior ratio up to e^6)
+
+
+def calibrate_logits(logits: torch.Tensor, calibration: dict) -> torch.Tensor:
+    """Raw (N, C) logits → calibrated logits (prior shift on "not a digit", then ÷ T)."""
+    shift = float(calibration.get("not_a_digit_shift", 0.0))
+    if shift and logits.shape[-1] > NOT_A_DIGIT:
+        logits = logits.clone()
+        logits[..., NOT_A_DIGIT] -= shift
+    return logits / float(calibration.get("temperature", 1.0))
+
+
+def calibrate_probabilities(probs: np.ndarray, calibration: dict, undo: bool = False) -> np.ndarray:
+    """Softmax output at T = 1 → calibrated probabilities (``undo``: the other way round).
+
+    log p equals the logits up to a per-row constant, so this needs no model.
+    """
+    probs = np.asarray(probs)
+    temperature = float(calibration.get("temperature", 1.0))
+    shift = float(calibration.get("not_a_digit_shift", 0.0))
+    logs = np.log(np.clip(probs.astype(np.float64), 1e-30, 1.0))
+    has_class = probs.shape[-1] > NOT_A_DIGIT
+    if undo:
+        logs = logs * temperature
+        if has_class:
+            logs[..., NOT_A_DIGIT] += shift
+    else:
+        if has_class:
+            logs[..., NOT_A_DIGIT] -= shift
+        logs = logs / temperature
+    scaled = np.exp(logs - logs.max(axis=-1, keepdims=True))
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(probs.dtype)
+
+
+def fit_calibration(
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    not_sure_below: float,
+    shift: float | None = None,
+) -> dict[str, float]:
+    """The prior shift (and its temperature) that reads held-out ``parts`` best.
+
+    For each shift on a grid the temperature is fitted (NLL), then the app's own rule is
+    scored: a digit is right when it is the top class; a drawing labelled "not a digit" is
+    right when no digit reaches ``not_sure_below`` (the app then says "not a digit" or "not
+    sure", as the issue asks). Each part (MNIST's validation digits, held-out writers,
+    non-digits) counts equally, so thousands of MNIST digits cannot outvote a few hundred
+    non-digits. The smallest shift wins a tie. A given ``shift`` (estimated on writers a
+    leave-writers-out model never saw) is kept and only the temperature is fitted.
+    """
+    logits = torch.cat([part_logits for part_logits, _ in parts.values()])
+    labels = torch.cat([part_labels for _, part_labels in parts.values()])
+    best, best_score = {"temperature": 1.0}, -1.0
+    grid = SHIFT_GRID if shift is None else (float(shift),)
+    for candidate in grid if logits.shape[1] > NOT_A_DIGIT else (0.0,):
+        shifted = calibrate_logits(logits, {"not_a_digit_shift": candidate})
+        calibration = {"temperature": fit_temperature(shifted, labels)}
+        if candidate:
+            calibration["not_a_digit_shift"] = candidate
+        scores = []
+        for part_logits, part_labels in parts.values():
+            probs = calibrate_logits(part_logits, calibration).softmax(1)
+            is_other = part_labels == NOT_A_DIGIT
+            digit_right = probs.argmax(1) == part_labels
+            other_right = probs[:, :NOT_A_DIGIT].max(1).values < not_sure_below
+            scores.append(torch.where(is_other, other_right, digit_right).float().mean().item())
+        score = sum(scores) / len(scores)
+        if score > best_score + 1e-12:
+            best, best_score = calibration, score
+    return best
+
+
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     """ECE with ``bins`` equal-width confidence bins: Σ |accuracy − confidence| · share."""
     probs = np.asarray(probs, dtype=np.float64)
@@ -48,11 +128,5 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 
 def with_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax probabilities as if the logits had been divided by ``temperature``.
-
-    log p equals the logits up to a per-row constant, so rescaling needs no model: pass the
-    checkpoint's T to calibrate raw probabilities, 1 / T to undo a calibration.
-    """
-    logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-30, 1.0)) / temperature
-    scaled = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.asarray(probs).dtype)
+    """Softmax probabilities as if the logits had been divided by ``temperature``."""
+    return calibrate_probabilities(probs, {"temperature": temperature})

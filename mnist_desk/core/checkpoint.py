@@ -150,7 +150,13 @@ def _calibration(value: Any, name: str) -> dict[str, float]:
     temperature = value.get("temperature", 1.0) if isinstance(value, dict) else None
     if not isinstance(temperature, (int, float)) or not 0.05 <= float(temperature) <= 20:
         raise CheckpointError(f"{name} has an unusable calibration temperature {temperature!r}.")
-    return {"temperature": float(temperature)}
+    shift = value.get("not_a_digit_shift", 0.0)
+    if not isinstance(shift, (int, float)) or not 0.0 <= float(shift) <= 20:
+        raise CheckpointError(f"{name} has an unusable not-a-digit shift {shift!r}.")
+    calibration = {"temperature": float(temperature)}
+    if shift:
+        calibration["not_a_digit_shift"] = float(shift)
+    return calibration
 
 
 def _normalization(value: Any, name: str) -> tuple[float, float]:

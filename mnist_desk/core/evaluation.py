@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from mnist_desk.core.calibration import with_temperature
+from mnist_desk.core.calibration import calibrate_probabilities
 from mnist_desk.core.errors import JobCancelled
 
 
@@ -71,8 +71,9 @@ def evaluate_checkpoint(
         should_stop=stop,
         on_batch=on_progress,
     )
-    temperature = float(checkpoint.calibration.get("temperature", 1.0))
-    if temperature != 1.0 and len(result.probabilities):
-        # the pad shows calibrated probabilities; so must the gallery (same answers either way)
-        result.probabilities = with_temperature(result.probabilities, temperature)
+    if checkpoint.calibration and len(result.probabilities):
+        # the pad shows calibrated probabilities and answers; so must the gallery and the score
+        result.probabilities = calibrate_probabilities(result.probabilities, checkpoint.calibration)
+        result.predictions = result.probabilities.argmax(axis=1)
+        result.accuracy = float((result.predictions == result.labels).mean())
     return {"result": result, "images": split.images.numpy(), "checkpoint": checkpoint.summary()}

@@ -6,8 +6,9 @@ drawing order. Grouping happens in two steps, every distance relative to the wri
 1. Geometry: parts that share most of their horizontal extent belong together (a 5's top
    bar over its body, a 4's bar crossing its hook, a 7's crossbar). The narrower part's
    width is floored at a quarter of the height, so a thin 1 that only grazes its
-   neighbour is not swallowed by it. A flat part (a 5's bar drawn off to the side) joins
-   the digit it touches: no digit is a lone bar.
+   neighbour is not swallowed by it. A part under half the writing's height (or a long
+   low bar) is never a digit alone: it joins the nearest digit within reach (a 5's bar
+   drawn off to the side, a 4's hook that stops short of its bar).
 2. Recognition: neighbours whose ink touches, drawn one right after the other (no other
    stroke and, with timings, no long pause in between), may still be one digit (a 4 whose
    hook only touches its bar, a 0 in two halves) or two (touching "00"). Both readings go
@@ -15,10 +16,11 @@ drawing order. Grouping happens in two steps, every distance relative to the wri
    touch is two digits unless a stroke ends on the other one, and nothing much wider than
    tall is one digit. A 1 that stands clear of a 7 is never a candidate, whatever the
    model thinks. In an image, touching digits are one blob: a blob wider than a digit is
-   cut where a single stroke joins it, and the same step decides.
+   cut first, at the columns where the model reads the pieces best (``cut_wide_blobs``).
 
 Every group then goes through exactly the single-digit path (``strokes_to_mnist`` or
-``fit_to_mnist``) and ``Predictor``: one forward pass for all groups and candidates.
+``fit_to_mnist``) and ``Predictor``: one forward pass for all groups and candidates (an
+image has one more before it, for the pieces of its wide blobs).
 """
 
 from __future__ import annotations
@@ -49,10 +51,11 @@ CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one 
 TOUCH_GAP = 0.03  # × height: only neighbours whose ink touches may be one digit (step 2)
 MAX_DIGIT_WIDTH = 1.6  # × height: no group grows wider than this
 VERTICAL_REACH = 0.35  # × height: parts further apart vertically never join
-FLAT = 0.4  # × height: a part this low and wider than tall is a bar (or a dot): no digit alone
+MINOR = 0.5  # × height: a part lower than this is a piece of a digit, never a digit alone
+LOW_BAR = 0.75  # × height: …or lower than this and twice as wide as it is tall
+MINOR_REACH = 0.3  # × height: how far from its digit such a piece may float
 KEEP_APART_PRIOR = math.log(0.9)  # step 2: strokes that touch are two digits unless…
 TOUCH_PRIOR = math.log(2.0)  # …unless one stroke ends on the other (a 4's hook on its bar)
-KEEP_WHOLE_PRIOR = math.log(2.0)  # …but a blob we cut ourselves stays whole unless…
 WIDE_PENALTY = 4.0  # …and a digit wider than tall is unlikely (log prior per height)
 MAX_RUN = 3  # step 2 joins at most three neighbouring groups into one digit
 LONG_PAUSE_S = 1.0  # with timings: a pause this long between strokes ends a digit
@@ -153,45 +156,47 @@ def sure_groups(boxes: Sequence[Box], height: float) -> list[list[int]]:
                     break
             if changed:
                 break
-    _attach_flat_parts(groups, group_boxes, height)
+    _attach_minor_parts(groups, group_boxes, height)
     order = sorted(range(len(groups)), key=lambda g: (group_boxes[g][0] + group_boxes[g][2]) / 2)
     return [sorted(groups[g]) for g in order]
 
 
-def _is_flat(box: Box, height: float) -> bool:
+def _is_minor(box: Box, height: float) -> bool:
+    """A part no digit consists of alone: under half the writing's height (a 5's bar, a 4's
+    short hook, a 1's flag, a dot), or clearly lower than the writing and twice as wide as
+    it is tall (a 7's long slanted crossbar)."""
     low = box[3] - box[1]
-    return low < FLAT * height and (box[2] - box[0] >= 1.5 * low or low < 0.2 * height)
+    return low < MINOR * height or (low < LOW_BAR * height and box[2] - box[0] >= 2.0 * low)
 
 
-def _attach_flat_parts(groups: list[list[int]], group_boxes: list[Box], height: float) -> None:
-    """A flat group (a 5's bar drawn off to the side, a dash) joins the tall group it overlaps most.
+def _attach_minor_parts(groups: list[list[int]], group_boxes: list[Box], height: float) -> None:
+    """A minor group joins the nearest full-size group beside it (overlapping counts as nearest).
 
-    No digit is a lone flat stroke, so a bar touching a digit's extent is part of that digit.
+    People write a number at one height, so a part much smaller than that is a piece of a
+    digit, and the piece belongs to the digit it is drawn against: a 5's bar floats off its
+    body's top, a 4's hook stops short of the bar, a 7's crossbar runs past its stem. Only
+    parts within ``MINOR_REACH`` of a digit's own ink are taken (distances to the digits as
+    they were before any piece joined them, so pieces never chain): a lone mark further
+    away stays alone, and is read and marked like any other group.
     """
-    i = 0
-    while i < len(groups):
-        box = group_boxes[i]
-        if not _is_flat(box, height):
-            i += 1
+    minor = [_is_minor(box, height) for box in group_boxes]
+    home: dict[int, int] = {}
+    for i, box in enumerate(group_boxes):
+        if not minor[i]:
             continue
-        best, best_overlap = -1, -TOUCH_GAP * height  # overlapping or touching
+        best, best_gap = -1, MINOR_REACH * height
         for j, other in enumerate(group_boxes):
-            if (
-                j != i
-                and not _is_flat(other, height)
-                and _vertical_gap(box, other) <= VERTICAL_REACH * height
-            ):
-                overlap = -_gap(box, other)
-                if overlap > best_overlap:
-                    best, best_overlap = j, overlap
-        if best < 0:
-            i += 1
-            continue
-        flat_parts, flat_box = groups.pop(i), group_boxes.pop(i)
-        best -= best > i
-        groups[best] += flat_parts
-        group_boxes[best] = _union(group_boxes[best], flat_box)
-        i = 0
+            if minor[j] or _vertical_gap(box, other) > VERTICAL_REACH * height:
+                continue
+            if _gap(box, other) <= best_gap:
+                best, best_gap = j, _gap(box, other)
+        if best >= 0:
+            home[i] = best
+    for i, j in home.items():
+        groups[j] += groups[i]
+        group_boxes[j] = _union(group_boxes[j], group_boxes[i])
+    for i in sorted(home, reverse=True):
+        del groups[i], group_boxes[i]
 
 
 def _box_of(boxes: Sequence[Box], parts: Sequence[int]) -> Box:
@@ -489,33 +494,37 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, len(roots)
 
 
-SLICE_ABOVE = 1.15  # × height: a blob wider than this may be touching digits: cut it
+SLICE_ABOVE = 0.9  # × height: a blob wider than this may hold touching digits (a 1 and a 0)
 THIN_CUT = 1.5  # × the pen's width: where touching digits may be cut apart
-SLICE_WIDTH = 0.6  # × height: about one digit's width, to choose how many pieces
+CUT_SPACING = 0.1  # × height: candidate cuts closer than this are one candidate
+MIN_PIECE = 0.2  # × height: no piece narrower than this is cut off a blob
+CUT_PRIOR = -math.log(3.0)  # a cut must make the pieces three times as likely as the whole…
+CROSS_PRIOR = -math.log(2.0)  # …and twice more for each extra stroke it cuts through
 
 
-def _cuts(blob: np.ndarray, pieces: int, thin: float) -> list[int]:
-    """Columns near each of ``pieces - 1`` even divisions where touching digits may meet.
+def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[int, int]]:
+    """Columns of one blob where touching digits may meet, with the strokes each crosses.
 
-    Digits touch where a column crosses a single stroke: either thin (a 1 touching a
-    foot) or one tall run (two 0s side by side). A cut through a wide 0 or 8 would cross
-    two or more strokes, so such a blob is not cut there.
+    Candidates are the local minima of the vertical projection (least ink nearby), at most
+    one per ``CUT_SPACING``. Digits that touch meet where a column crosses a single stroke
+    (thin, or one run of ink: two 0s side by side); digits that overlap a little are cut
+    through two or more strokes, which is less likely and costs more (``CROSS_PRIOR``).
     """
-    column_ink = blob.sum(axis=0)
+    column_ink = blob.sum(axis=0).astype(np.float64)
     padded = np.zeros((blob.shape[0] + 2, blob.shape[1]), dtype=np.int8)
     padded[1:-1] = blob
     runs = (np.diff(padded, axis=0) == 1).sum(axis=0)
-    eligible = (column_ink <= thin) | (runs == 1)
+    crossed = np.where(column_ink <= thin, 1, np.maximum(runs, 1))
     width = len(column_ink)
-    cuts = []
-    for j in range(1, pieces):
-        centre = width * j / pieces
-        lo = int(max(1, centre - 0.4 * width / pieces))
-        hi = int(min(width - 1, centre + 0.4 * width / pieces))
-        columns = [c for c in range(lo, hi) if eligible[c]]
-        if columns:
-            cuts.append(min(columns, key=lambda c: (column_ink[c], abs(c - centre))))
-    return sorted(set(cuts))
+    edge = max(1, round(MIN_PIECE * height))
+    window = max(1, round(CUT_SPACING * height / 2))
+    cuts: list[tuple[int, int]] = []
+    for c in range(edge, width - edge):
+        lo, hi = max(0, c - window), min(width, c + window + 1)
+        minimum = column_ink[c] <= column_ink[lo:hi].min()
+        if minimum and (not cuts or c - cuts[-1][0] > 2 * window):
+            cuts.append((c, int(crossed[c])))
+    return cuts
 
 
 def stroke_thickness(mask: np.ndarray) -> float:
@@ -528,11 +537,109 @@ def stroke_thickness(mask: np.ndarray) -> float:
     return float(np.median(ends - starts)) if starts.size else 1.0
 
 
+@dataclass
+class _Blobs:
+    """An image's ink and its labelled blobs, to cut out and render any piece of one blob."""
+
+    ink: np.ndarray
+    labels: np.ndarray
+    grown: np.ndarray  # labels spread over the faint anti-aliased edge of the ink
+    spans: dict[int, tuple[int, int, int, int]]  # blob → top, bottom, left, right
+
+    def box(self, blob: int, a: int, b: int) -> Box:
+        rows = np.flatnonzero((self.labels[:, a:b] == blob).any(axis=1))
+        return float(a), float(rows[0]), float(b), float(rows[-1] + 1)
+
+    def mask(self, blob: int, a: int, b: int) -> np.ndarray:
+        """Columns a..b of a blob; a piece that is the whole blob keeps its grown edge too."""
+        _top, _bottom, left, right = self.spans[blob]
+        if a <= left and b >= right:
+            return self.grown == blob
+        wanted = np.zeros(self.ink.shape, dtype=bool)
+        wanted[:, a:b] = self.grown[:, a:b] == blob
+        return wanted
+
+    def render(self, pieces) -> np.ndarray | None:
+        wanted = np.zeros(self.ink.shape, dtype=bool)
+        for blob, a, b in pieces:
+            wanted |= self.mask(blob, a, b)
+        return fit_to_mnist(np.where(wanted, self.ink, 0.0))
+
+
+def cut_wide_blobs(
+    found: _Blobs, blobs: list[int], height: float, thin: float, predictor: Predictor
+) -> list[tuple[int, int, int]]:
+    """Every blob as (blob, first column, end column) pieces; over-wide blobs cut by the model.
+
+    A blob wider than ``SLICE_ABOVE`` × the height may be touching digits. Every way of
+    cutting it at candidate columns into pieces at least half the writing tall is scored
+    by the model (log P of each piece's best digit, the wide-digit prior, ``CUT_PRIOR`` per
+    cut) and the best wins, by dynamic programming over the cut columns; all pieces of all
+    wide blobs go through the model in one batch.
+    """
+    plans: list[tuple] = []  # blob, positions, cut costs, segments
+    images: list[np.ndarray] = []
+    parts: list[tuple[int, int, int]] = []
+    for blob in blobs:
+        top, bottom, left, right = found.spans[blob]
+        if right - left <= SLICE_ABOVE * height:
+            parts.append((blob, left, right))
+            continue
+        cuts = candidate_cuts(found.labels[top:bottom, left:right] == blob, height, thin)
+        positions = [left, *(left + c for c, _ in cuts), right]
+        costs = [0.0, *(CUT_PRIOR + CROSS_PRIOR * (n - 1) for _, n in cuts), 0.0]
+        segments = []
+        for i in range(len(positions) - 1):
+            for j in range(i + 1, len(positions)):
+                a, b = positions[i], positions[j]
+                whole = i == 0 and j == len(positions) - 1
+                if not whole and b - a > MAX_DIGIT_WIDTH * height:
+                    continue
+                _x0, y0, _x1, y1 = found.box(blob, a, b)
+                if whole or y1 - y0 >= MINOR * height:  # a digit is never under half as tall
+                    segments.append((i, j))
+                    image = found.render([(blob, a, b)])
+                    images.append(np.zeros((28, 28), np.float32) if image is None else image)
+        plans.append((blob, positions, costs, segments))
+    if not plans:
+        return parts
+    probs = predictor.all_probabilities(np.stack(images))
+    k = 0
+    for blob, positions, costs, segments in plans:
+        scores = {}
+        for i, j in segments:
+            box = found.box(blob, positions[i], positions[j])
+            scores[(i, j)] = _digit_score(probs[k]) + _width_penalty(box, height)
+            k += 1
+        parts += [(blob, positions[i], positions[j]) for i, j in _best_cuts(scores, costs)]
+    return parts
+
+
+def _best_cuts(scores: dict[tuple[int, int], float], costs: list[float]) -> list[tuple[int, int]]:
+    """The best chain of segments from the first position to the last; cutting at position
+    i costs ``costs[i]`` (a log prior)."""
+    count = len(costs)
+    best = [0.0] + [-math.inf] * (count - 1)
+    back = [0] * count
+    for j in range(1, count):
+        for i in range(j):
+            if (i, j) in scores:
+                score = best[i] + scores[(i, j)] + costs[i]
+                if score > best[j]:
+                    best[j], back[j] = score, i
+    chain, j = [], count - 1
+    while j > 0:
+        chain.append((back[j], j))
+        j = back[j]
+    return chain[::-1]
+
+
 def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> NumberReading:
     """A photo or scan of a written number → one reading per digit (boxes in image pixels).
 
-    Ink blobs are the parts; a blob much wider than a digit is cut where it has least ink
-    (touching digits), and the model decides whether the pieces are one digit or several.
+    Ink blobs are the parts; a blob much wider than a digit is cut where the model reads
+    the pieces best (touching digits), then the same grouping as for strokes follows. The
+    pieces of one blob are not joined again: the cutting already weighed the whole blob.
     """
     ink = image_ink(image)
     labels, count = label_components(ink > INK_THRESHOLD)
@@ -547,40 +654,18 @@ def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> N
         rows = np.flatnonzero(mask.any(axis=1))
         cols = np.flatnonzero(mask.any(axis=0))
         spans[blob] = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+    found = _Blobs(ink, labels, grown, spans)
     height = writing_height([(s[2], s[0], s[3], s[1]) for s in spans.values()])
     thin = THIN_CUT * stroke_thickness(labels > 0)
-    parts: list[tuple[int, int, int]] = []  # blob, first column, end column
-    for blob in blobs:
-        top, bottom, left, right = spans[blob]
-        width = right - left
-        if width > SLICE_ABOVE * height:
-            pieces = min(MAX_RUN, max(2, round(width / (SLICE_WIDTH * height))))
-            edges = [0, *_cuts(labels[top:bottom, left:right] == blob, pieces, thin), width]
-            parts += [
-                (blob, left + a, left + b)
-                for a, b in zip(edges[:-1], edges[1:], strict=True)
-                if b > a
-            ]
-        else:
-            parts.append((blob, left, right))
-    boxes: list[Box] = []
-    for blob, a, b in parts:
-        rows = np.flatnonzero((labels[:, a:b] == blob).any(axis=1))
-        boxes.append((float(a), float(rows[0]), float(b), float(rows[-1] + 1)))
+    parts = cut_wide_blobs(found, blobs, height, thin, predictor)
+    boxes = [found.box(blob, a, b) for blob, a, b in parts]
 
     def render(indices: list[int]) -> np.ndarray | None:
-        wanted = np.zeros(ink.shape, dtype=bool)
-        for blob, a, b in (parts[i] for i in indices):
-            wanted[:, a:b] |= grown[:, a:b] == blob
-        # The grown edge just outside a cut blob's own columns still belongs to it.
-        for blob in {parts[i][0] for i in indices}:
-            if all(parts[j][0] != blob or j in indices for j in range(len(parts))):
-                wanted |= grown == blob
-        return fit_to_mnist(np.where(wanted, ink, 0.0))
+        return found.render([parts[i] for i in indices])
 
     def prior(left: list[int], right: list[int]) -> float:
         same_blob = {parts[i][0] for i in left} & {parts[i][0] for i in right}
-        return KEEP_WHOLE_PRIOR if same_blob else KEEP_APART_PRIOR
+        return -math.inf if same_blob else KEEP_APART_PRIOR
 
     return _read_groups(boxes, render, predictor, k, ordered=False, join_prior=prior)
 

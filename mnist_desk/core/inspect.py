@@ -136,7 +136,7 @@ def inspect(
     with torch.enable_grad():
         logits, calls, penultimate = _record(model, x)
         groups = _group(calls)
-        probs = (logits.detach().float() / predictor.temperature).softmax(dim=1)[0].numpy()
+        probs = predictor.calibrate(logits.detach().float()).softmax(dim=1)[0].numpy()
         layers = [Layer("input", "input", "", "28×28 pixels", image.copy())]
         for name, kind, module, followers, out in groups:
             layers.append(Layer(name, kind, module, " → ".join(followers), _as_array(out)))
@@ -159,7 +159,9 @@ def inspect(
 
 def _softmax_detail(predictor: Predictor) -> str:
     t = predictor.temperature
-    return f"logits ÷ {t:.2f} (calibration)" if abs(t - 1.0) > 1e-6 else "probabilities"
+    shift = float(predictor.calibration.get("not_a_digit_shift", 0.0))
+    detail = f"logits ÷ {t:.2f} (calibration)" if abs(t - 1.0) > 1e-6 else "probabilities"
+    return detail + (f", not-a-digit prior −{shift:g}" if shift else "")
 
 
 def _grad_cam(score: torch.Tensor, maps: torch.Tensor, retain: bool) -> np.ndarray:

@@ -146,7 +146,6 @@ def build_index(
     """A job: features of the training digits (all 60,000 unless ``limit``), saved to disk."""
     from mnist_desk.core.data import load_split, resolve_data_root
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave a core to the window
     md5 = file_md5(checkpoint)
     predictor = Predictor.from_path(checkpoint)
     split = load_split(resolve_data_root(data_root), train=True)

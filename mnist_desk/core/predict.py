@@ -37,7 +37,8 @@ class Predictor:
         self.device = torch.device(device)
         self.model = checkpoint.build().to(self.device)
         self.mean, self.std = checkpoint.normalization
-        self.temperature = float(checkpoint.calibration.get("temperature", 1.0))
+        self.calibration = dict(checkpoint.calibration)
+        self.temperature = float(self.calibration.get("temperature", 1.0))
         self.num_classes = int(checkpoint.model_args.get("num_classes", DIGITS))
 
     @classmethod
@@ -63,10 +64,16 @@ class Predictor:
         """The model's raw (N, C) logits, before calibration; autograd follows the caller's mode."""
         return self.model(self._tensor(images)).float()
 
+    def calibrate(self, logits: torch.Tensor) -> torch.Tensor:
+        """Raw logits → the checkpoint's calibrated logits (core.calibration)."""
+        from mnist_desk.core.calibration import calibrate_logits
+
+        return calibrate_logits(logits, self.calibration)
+
     @torch.inference_mode()
     def all_probabilities(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (C,) or (N, C), C = 10 or 11."""
-        probs = (self.logits(images) / self.temperature).softmax(dim=1).cpu().numpy()
+        probs = self.calibrate(self.logits(images)).softmax(dim=1).cpu().numpy()
         return probs[0] if np.asarray(images).ndim == 2 else probs
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -150,12 +150,15 @@ class Drawing:
     """What the pad shows: strokes over an optional 28×28 background (an opened digit).
 
     Strokes are in the pad's logical square of side ``frame``; the background fills it.
+    ``times`` gives each stroke's (start, end) in seconds when the pad saw it drawn (None when
+    any stroke came from elsewhere): number mode lets a long pause end a digit.
     """
 
     strokes: list
     pen_width: float
     background: np.ndarray | None = None
     frame: float = 280.0
+    times: list[tuple[float, float]] | None = None
 
     def is_empty(self) -> bool:
         return not any(self.strokes) and (self.background is None or not self.background.any())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
@@ -42,9 +43,13 @@ class DrawingCanvas(QWidget):
         self._background: np.ndarray | None = None  # an opened 28×28 digit to draw over
         self._background_image: QImage | None = None
         self._current: Stroke | None = None
+        # (start, end) time.monotonic() of each stroke, None for strokes put there by code;
+        # kept beside the strokes through undo, redo and the eraser.
+        self._times: list[tuple[float, float] | None] = []
+        self._current_start = 0.0
         self._erasing = False
-        self._undo: list[tuple[list[Stroke], np.ndarray | None]] = []
-        self._redo: list[tuple[list[Stroke], np.ndarray | None]] = []
+        self._undo: list[tuple[list[Stroke], np.ndarray | None, list]] = []
+        self._redo: list[tuple[list[Stroke], np.ndarray | None, list]] = []
         self.pen_width = default_pen_width(LOGICAL_SIDE)
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
@@ -63,8 +68,21 @@ class DrawingCanvas(QWidget):
     def is_empty(self) -> bool:
         return not self._strokes and not self._current and self._background is None
 
+    def stroke_times(self) -> list[tuple[float, float]] | None:
+        """(start, end) of every stroke, the one being drawn ending now; None if any is unknown."""
+        times = list(self._times)
+        if self._current:
+            times.append((self._current_start, time.monotonic()))
+        return None if any(t is None for t in times) else times
+
     def drawing(self) -> Drawing:
-        return Drawing(self.strokes(), float(self.pen_width), self._background, LOGICAL_SIDE)
+        return Drawing(
+            self.strokes(),
+            float(self.pen_width),
+            self._background,
+            LOGICAL_SIDE,
+            self.stroke_times(),
+        )
 
     def background(self) -> np.ndarray | None:
         return self._background
@@ -73,6 +91,7 @@ class DrawingCanvas(QWidget):
         """Show a 28×28 digit to draw over (undoable); the strokes are cleared."""
         self._push_undo()
         self._strokes = []
+        self._times = []
         self._set_background(image28)
         self._changed()
 
@@ -92,6 +111,7 @@ class DrawingCanvas(QWidget):
         """
         self._push_undo()
         self._strokes = [list(map(tuple, s)) for s in strokes if s]
+        self._times = [None] * len(self._strokes)  # not drawn here: no pauses to read
         self._set_background(None)
         self._changed()
 
@@ -100,6 +120,7 @@ class DrawingCanvas(QWidget):
             return
         self._push_undo()
         self._strokes = []
+        self._times = []
         self._current = None
         self._set_background(None)
         self._changed()
@@ -116,11 +137,11 @@ class DrawingCanvas(QWidget):
         self._undo.append(self._snapshot())
         self._restore(self._redo.pop())
 
-    def _snapshot(self) -> tuple[list[Stroke], np.ndarray | None]:
-        return list(self._strokes), self._background
+    def _snapshot(self) -> tuple[list[Stroke], np.ndarray | None, list]:
+        return list(self._strokes), self._background, list(self._times)
 
     def _restore(self, snapshot) -> None:
-        self._strokes, background = snapshot
+        self._strokes, background, self._times = snapshot
         if background is not self._background:
             self._set_background(background)
         self._changed()
@@ -168,6 +189,7 @@ class DrawingCanvas(QWidget):
         point = self._to_logical(event.position())
         if event.button() == Qt.MouseButton.LeftButton:
             self._current = [point]
+            self._current_start = time.monotonic()
             self._redo.clear()
             self.update()
             self._schedule_emit()
@@ -191,6 +213,7 @@ class DrawingCanvas(QWidget):
         if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
             self._push_undo()
             self._strokes = self._strokes + [self._current]
+            self._times = self._times + [(self._current_start, time.monotonic())]
             self._current = None
             self._changed()
             self.stroke_finished.emit()
@@ -202,9 +225,10 @@ class DrawingCanvas(QWidget):
 
     def _erase_at(self, point: tuple[float, float]) -> None:
         reach = self.pen_width / 2 + 4
-        kept = [s for s in self._strokes if not _stroke_near(s, point, reach)]
-        if len(kept) != len(self._strokes):
-            self._strokes = kept
+        keep = [not _stroke_near(s, point, reach) for s in self._strokes]
+        if not all(keep):
+            self._strokes = [s for s, k in zip(self._strokes, keep, strict=True) if k]
+            self._times = [t for t, k in zip(self._times, keep, strict=True) if k]
             self._changed(record=False)
 
     # ----- state changes ----------------------------------------------------------------

@@ -97,7 +97,9 @@ class ProbabilityBars(pg.PlotWidget):
         widths = [p for _, p in ranked]
         brushes = ["#16a34a" if i == 0 else "#3b82f6" for i in range(n)]
         self._bars.setOpts(x0=[0] * n, y=ys, width=widths, height=0.7, brushes=brushes)
-        self.getAxis("left").setTicks([[(y, str(d)) for y, (d, _) in zip(ys, ranked, strict=True)]])
+        # Class 10 of an 11-class model is "not a digit": "?", as in the gallery and number panel.
+        names = ["?" if d == 10 else str(d) for d, _ in ranked]
+        self.getAxis("left").setTicks([list(zip(ys, names, strict=True))])
         if n != self._shown_k:
             self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
             self._shown_k = n

@@ -5,6 +5,10 @@ A job is a Qt-free core function called as ``fn(*args, should_stop=..., on_progr
 cancel can never be lost between queueing and starting. ``shutdown`` cancels every job and
 waits for each thread to end — without a timeout, because destroying a running ``QThread``
 aborts the process; the jobs check ``should_stop`` within one batch, so the wait is short.
+
+Every job runs with one torch thread per CPU (``JobRunner.torch_threads``), set here once
+in the job's own thread: the setting is per thread, so a job that forgot it would crawl on one
+thread. The inference worker keeps its own single thread (``ui/workers.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from mnist_desk.core.errors import JobCancelled, UserError
+from mnist_desk.ui.workers import use_torch_threads
 
 
 class _JobWorker(QObject):
@@ -28,9 +33,18 @@ class _JobWorker(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, fn: Callable[..., Any], args, kwargs, stop: threading.Event, rate: float):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args,
+        kwargs,
+        stop: threading.Event,
+        rate: float,
+        torch_threads: int | None,
+    ):
         super().__init__()
         self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._torch_threads = torch_threads
         self._stop = stop
         self._min_interval = 1.0 / rate if rate > 0 else 0.0
         self._last_progress = 0.0
@@ -50,6 +64,7 @@ class _JobWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            use_torch_threads(self._torch_threads)
             result = self._fn(
                 *self._args,
                 should_stop=self._stop.is_set,
@@ -117,8 +132,9 @@ class JobRunner(QObject):
 
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, torch_threads: int | None = None) -> None:
         super().__init__(parent)
+        self.torch_threads = torch_threads  # per job thread; None: one per CPU
         self._jobs: list[Job] = []
         self._hosted: list[tuple[QThread, QObject]] = []
         self._closing = False
@@ -148,7 +164,7 @@ class JobRunner(QObject):
         if self._closing:
             raise RuntimeError("the job runner is shutting down")
         job = Job(name, self)
-        worker = _JobWorker(fn, args, kwargs, job._stop, progress_rate)
+        worker = _JobWorker(fn, args, kwargs, job._stop, progress_rate, self.torch_threads)
         thread = QThread()
         thread.setObjectName(f"job: {name}")
         worker.moveToThread(thread)

@@ -26,6 +26,7 @@ from mnist_desk.ui.jobs import JobRunner
 from mnist_desk.ui.messages import ERROR_COLOUR, a_digit
 from mnist_desk.ui.my_digits_tab import digits_of_yours
 from mnist_desk.ui.pad import PadTab
+from mnist_desk.ui.status_bar import StatusBar
 from mnist_desk.ui.theme import THEMES, apply_theme
 from mnist_desk.ui.workers import InferenceWorker
 
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._add_workbench_tabs()
 
+        self.setStatusBar(StatusBar())  # long messages end in "…", whole in the tooltip
         self.model_status = QLabel("Loading model…")
         self.problems_label = QLabel()
         self.problems_label.setStyleSheet(f"color: {ERROR_COLOUR};")

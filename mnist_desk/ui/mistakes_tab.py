@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -20,11 +21,35 @@ from PySide6.QtWidgets import (
 from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.jobs import Job, JobRunner
-from mnist_desk.ui.messages import error_label, set_error
-from mnist_desk.ui.workers import with_cpu_threads
+from mnist_desk.ui.messages import a_digit, error_label, set_error
 
 THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
+
+
+def read_as(predicted: int, short: bool = False) -> str:
+    """A prediction as said: 11-class models can answer "not a digit" (class 10)."""
+    if predicted < 10:
+        return str(predicted)
+    return "?" if short else "not a digit"
+
+
+def nothing_matches(true: int | None, predicted: int | None) -> str:
+    """Why a filtered gallery is empty, and how to widen it."""
+    if true is not None and predicted is not None:
+        if true == predicted:
+            return (
+                f"{a_digit(true).capitalize()} read as {true} is a correct answer, not a mistake "
+                "— pick a cell off the diagonal or clear the filter."
+            )
+        return (
+            f"No misclassified {true}s read as {predicted} — pick another cell or clear the filter."
+        )
+    if true is not None:
+        return f"No {true} was misread — pick another digit or clear the filter."
+    if predicted is not None:
+        return f"Nothing was wrongly read as {predicted} — pick another digit or clear the filter."
+    return "No mistakes: every test digit was read right."
 
 
 class MistakesModel(QAbstractListModel):
@@ -72,14 +97,16 @@ class MistakesModel(QAbstractListModel):
         i = int(self.rows[index.row()])
         if role == Qt.ItemDataRole.DisplayRole:
             confidence = self.probabilities[i, self.predictions[i]]
-            return f"{self.labels[i]} → {self.predictions[i]}\n{confidence:.0%}"
+            return (
+                f"{self.labels[i]} → {read_as(self.predictions[i], short=True)}\n{confidence:.0%}"
+            )
         if role == Qt.ItemDataRole.DecorationRole:
             if i not in self._icons:
                 self._icons[i] = QIcon(digit_pixmap(self.images[i] / 255.0, THUMB))
             return self._icons[i]
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"Test digit #{i}: true {self.labels[i]}, predicted {self.predictions[i]} "
+                f"Test digit #{i}: true {self.labels[i]}, read as {read_as(self.predictions[i])} "
                 f"with {self.probabilities[i, self.predictions[i]]:.1%}"
             )
         return None
@@ -142,6 +169,20 @@ class MistakesTab(QWidget):
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.selectionModel().currentChanged.connect(self._on_current)
         self.count_label = QLabel("")
+        self.empty_label = QLabel()
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.clear_filter_button = QPushButton("Clear the filter")
+        self.clear_filter_button.clicked.connect(self.clear_filter)
+        empty = QWidget()
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(self.clear_filter_button, 0, Qt.AlignmentFlag.AlignCenter)
+        empty_layout.addStretch(1)
+        self.gallery_stack = QStackedWidget()  # the gallery, or why it is empty
+        self.gallery_stack.addWidget(self.gallery)
+        self.gallery_stack.addWidget(empty)
 
         self.detail_bars = ProbabilityBars()
         self.detail_bars.setMaximumHeight(200)
@@ -172,7 +213,7 @@ class MistakesTab(QWidget):
         filters.addWidget(self.count_label)
         middle = QVBoxLayout()
         middle.addLayout(filters)
-        middle.addWidget(self.gallery, 1)
+        middle.addWidget(self.gallery_stack, 1)
         detail = QVBoxLayout()
         detail.addWidget(self.detail_label)
         detail.addWidget(self.detail_bars)
@@ -210,7 +251,7 @@ class MistakesTab(QWidget):
         self.summary.setText("Evaluating…")
         self.job = self.jobs.submit(
             "evaluation",
-            with_cpu_threads(evaluate_checkpoint),
+            evaluate_checkpoint,
             checkpoint_path,
             folder or None,
             self.subset.value() or None,
@@ -281,8 +322,21 @@ class MistakesTab(QWidget):
             self.pred_filter.currentData(),
             self.sort_combo.currentIndex() == 0,
         )
-        self.count_label.setText(f"{self.model.rowCount()} digits")
+        count = self.model.rowCount()
+        self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}")
+        true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
+        empty = self.result is not None and count == 0
+        self.empty_label.setText(nothing_matches(true, predicted) if empty else "")
+        self.clear_filter_button.setVisible(true is not None or predicted is not None)
+        self.gallery_stack.setCurrentIndex(1 if empty else 0)
         self._clear_detail()
+
+    def clear_filter(self) -> None:
+        for combo in (self.true_filter, self.pred_filter):
+            combo.blockSignals(True)  # one refilter for both, not two
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self._refilter()
 
     def _clear_detail(self) -> None:
         """The gallery was rebuilt: nothing is selected, so the panel must not describe a digit."""
@@ -303,7 +357,7 @@ class MistakesTab(QWidget):
         self.detail_bars.set_top_k([(int(d), float(probs[d])) for d in order])
         self.detail_label.setText(
             f"Test digit #{i}: labelled {self.model.labels[i]}, "
-            f"read as {self.model.predictions[i]}."
+            f"read as {read_as(self.model.predictions[i])}."
         )
         self.open_button.setEnabled(True)
 

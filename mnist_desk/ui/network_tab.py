@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSlider,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -220,6 +221,17 @@ class CompareView(QWidget):
             top = int(np.argmax(row.probabilities[:10]))
             texts.append(f"{row.label} ({row.model}): {top} at {row.probabilities[top]:.1%}")
         return texts
+
+    def event(self, event) -> bool:
+        """Hovering a row shows its whole name (the column elides long run names) and file."""
+        if event.type() == QEvent.Type.ToolTip:
+            r = int(event.pos().y() // self.ROW)
+            if 0 <= r < len(self.rows):
+                path = self.rows[r].path
+                text = self.row_texts()[r] + (f"\n{path}" if path else "")
+                QToolTip.showText(event.globalPos(), text, self)
+                return True
+        return super().event(event)
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -439,7 +451,13 @@ class NetworkTab(QWidget):
         side_scroll = QScrollArea()
         side_scroll.setWidgetResizable(True)
         side_scroll.setWidget(side_widget)
-        side_scroll.setMinimumWidth(360)
+        # As wide as its widest box (the compare rows) beside the vertical scroll bar, so it
+        # never needs a sideways one.
+        side_scroll.setMinimumWidth(
+            side_widget.minimumSizeHint().width()
+            + side_scroll.verticalScrollBar().sizeHint().width()
+            + 2 * side_scroll.frameWidth()
+        )
 
         body = QHBoxLayout()
         body.addLayout(centre, 3)

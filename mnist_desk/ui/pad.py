@@ -201,6 +201,10 @@ class PadTab(QWidget):
             action.triggered.connect(lambda _=False, d=digit: self.add_my_digit.emit(d))
         self.add_button.setMenu(menu)
         self.add_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        # An instant-popup button draws its menu arrow in the corner without making room for
+        # it, over the last letter: make the room.
+        arrow = self.add_button.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator)
+        self.add_button.setFixedWidth(self.add_button.sizeHint().width() + arrow)
 
         # Two rows under the canvas: the pen row keeps the slider a usable width, the button
         # row is never squeezed (every button keeps its full text).

@@ -40,7 +40,6 @@ from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
-from mnist_desk.ui.workers import with_cpu_threads
 
 TABLE_COLUMNS = ("run", "model", "status", "epochs", "best test acc", "val acc", "created")
 
@@ -188,9 +187,11 @@ class TrainTab(QWidget):
         self.fine_tune_button.clicked.connect(self.fine_tune_requested)
         self.fine_tune_label = QLabel()
         self.fine_tune_label.setWordWrap(True)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.cancel_button, self.use_button, self.resume_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()  # two by two: four in a row overlap at the minimum size
+        for i, button in enumerate(
+            (self.start_button, self.cancel_button, self.use_button, self.resume_button)
+        ):
+            buttons.addWidget(button, i // 2, i % 2)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.speed_label = QLabel("Idle")
@@ -205,9 +206,6 @@ class TrainTab(QWidget):
         left.addLayout(buttons)
         left.addWidget(self.fine_tune_button)
         left.addWidget(self.fine_tune_label)
-        left.addWidget(self.progress)
-        left.addWidget(self.speed_label)
-        left.addWidget(self.error_label)
         left.addStretch(1)
         left_widget = QWidget()
         left_widget.setLayout(left)
@@ -217,7 +215,16 @@ class TrainTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMaximumWidth(400)
+        # The run's progress, phase and errors stay below the form, never scrolled out of
+        # sight: at the minimum size the form needs its scroll bar.
+        left_panel = QWidget()
+        left_panel.setMaximumWidth(400)
+        panel = QVBoxLayout(left_panel)
+        panel.setContentsMargins(0, 0, 0, 0)
+        panel.addWidget(scroll, 1)
+        panel.addWidget(self.progress)
+        panel.addWidget(self.speed_label)
+        panel.addWidget(self.error_label)
 
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
@@ -254,7 +261,7 @@ class TrainTab(QWidget):
         right.addWidget(self.table)
         right.setSizes([400, 120, 160])
         layout = QHBoxLayout(self)
-        layout.addWidget(scroll)
+        layout.addWidget(left_panel)
         layout.addWidget(right, 1)
         for button in self.findChildren(QPushButton):  # a narrow window elides, never clips
             button.setMinimumWidth(button.sizeHint().width())
@@ -473,10 +480,17 @@ class TrainTab(QWidget):
         for button in (self.start_button, self.fine_tune_button, self.resume_button):
             button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        # The job's first phase (MNIST into memory, model built; for a fine-tune also the
+        # "before" scores) takes seconds with no batch to report: say so instead of "Idle".
+        if kind == "fine-tune":
+            self.speed_label.setText("Loading data and scoring the model before fine-tuning…")
+        else:
+            self.speed_label.setText("Loading data…")
         verb = "Resuming" if kwargs.get("resume") else "Starting"
-        self.log.appendPlainText(f"{verb} {config.model}: {config.epochs} epochs → {config.out}")
+        epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+        self.log.appendPlainText(f"{verb} {config.model}: {epochs} → {config.out}")
         self._record(config, "running")
-        self.job = self.jobs.submit(kind, with_cpu_threads(fn), *args, **kwargs)
+        self.job = self.jobs.submit(kind, fn, *args, **kwargs)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -523,6 +537,7 @@ class TrainTab(QWidget):
     def _on_progress(self, event) -> None:
         if event.kind == "start":
             self.log.appendPlainText(f"Device: {event.message}")
+            self.speed_label.setText(f"Epoch {event.epoch + 1}/{event.epochs}: first batch…")
             return
         self.progress.setValue(int(event.fraction * 1000))
         done = event.fraction

@@ -7,11 +7,9 @@ Torch is imported inside the workers' threads, so the window can appear before i
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 import traceback
-from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -26,17 +24,6 @@ def use_torch_threads(count: int | None) -> None:
     import torch
 
     torch.set_num_threads(count or max(1, os.cpu_count() or 1))
-
-
-def with_cpu_threads(fn: Callable) -> Callable:
-    """Wrap a core job so it runs with one torch thread per CPU (training, evaluation)."""
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        use_torch_threads(None)
-        return fn(*args, **kwargs)
-
-    return run
 
 
 class InferenceWorker(QObject):
@@ -234,6 +221,7 @@ class InferenceWorker(QObject):
                     source.pen_width,
                     self._predictor,
                     k=10,
+                    times=source.times,  # the pad's stroke timings: a long pause ends a digit
                     cache=self._number_cache,
                 )
                 self.number_result.emit(request_id, reading)

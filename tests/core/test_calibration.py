@@ -54,3 +54,53 @@ def test_with_temperature_matches_scaled_logits_and_undoes_itself():
     np.testing.assert_allclose(calibrated, (logits / 1.7).softmax(1).numpy(), atol=1e-5)
     np.testing.assert_allclose(with_temperature(calibrated, 1 / 1.7), raw, atol=1e-5)
     assert calibrated.dtype == raw.dtype
+
+
+def test_prior_shift_matches_shifted_logits_and_undoes_itself():
+    from mnist_desk.core.calibration import calibrate_logits, calibrate_probabilities
+
+    logits = torch.randn(50, 11, generator=torch.Generator().manual_seed(2)) * 4
+    calibration = {"temperature": 1.3, "not_a_digit_shift": 2.5}
+    expected = logits.clone()
+    expected[:, 10] -= 2.5
+    expected = (expected / 1.3).softmax(1).numpy()
+    np.testing.assert_allclose(
+        calibrate_logits(logits, calibration).softmax(1), expected, atol=1e-6
+    )
+    calibrated = calibrate_probabilities(logits.softmax(1).numpy(), calibration)
+    np.testing.assert_allclose(calibrated, expected, atol=1e-5)
+    undone = calibrate_probabilities(calibrated, calibration, undo=True)
+    np.testing.assert_allclose(undone, logits.softmax(1).numpy(), atol=1e-5)
+    ten = torch.randn(5, 10)  # a ten-class model has no "not a digit" logit to shift
+    np.testing.assert_allclose(calibrate_logits(ten, calibration), ten / 1.3, atol=1e-6)
+
+
+def test_fit_shift_corrects_an_over_eager_not_a_digit_class_and_no_more():
+    from mnist_desk.core.calibration import fit_calibration
+
+    def fit_not_a_digit_shift(parts):
+        return fit_calibration(parts, 0.6).get("not_a_digit_shift", 0.0)
+
+    generator = torch.Generator().manual_seed(3)
+    digits = torch.randn(600, 11, generator=generator)
+    labels = torch.randint(0, 10, (600,), generator=generator)
+    digits[torch.arange(600), labels] += 4.0
+    digits[:, 10] = digits[torch.arange(600), labels] - 1.0 + torch.randn(600, generator=generator)
+    others = torch.randn(200, 11, generator=generator)
+    others[:, 10] += 6.0
+    tens = torch.full((200,), 10)
+    shift = fit_not_a_digit_shift({"digits": (digits, labels), "others": (others, tens)})
+    assert 0 < shift < 6  # enough to give sloppy digits back, not so much that others are lost
+    fair = digits.clone()
+    fair[:, 10] = -5.0
+    assert fit_not_a_digit_shift({"digits": (fair, labels), "others": (others, tens)}) == 0.0
+
+
+def test_a_given_shift_is_kept_and_only_the_temperature_is_fitted():
+    from mnist_desk.core.calibration import fit_calibration
+
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(300, 11, generator=generator) * 3
+    labels = torch.randint(0, 11, (300,), generator=generator)
+    fitted = fit_calibration({"all": (logits, labels)}, 0.6, shift=1.75)
+    assert fitted["not_a_digit_shift"] == 1.75 and 0.05 <= fitted["temperature"] <= 20

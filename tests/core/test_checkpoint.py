@@ -113,7 +113,7 @@ def test_weights_of_another_model_are_caught(tmp_path):
 
 
 def _desknet_payload(**model_args):
-    model = build_model("desknet", width=4)
+    model = build_model("desknet", width=4, num_classes=model_args.get("num_classes", 10))
     payload = Checkpoint("desknet", clean_state_dict(model), model_args={"width": 4}).to_payload()
     payload["model_args"].update(model_args)
     return payload
@@ -205,3 +205,32 @@ def test_no_space_left_while_saving_names_the_file(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=r"Could not write .*best\.pt: the disk is full\."):
         save_checkpoint(_checkpoint(), tmp_path / "run" / "best.pt")
     assert list((tmp_path / "run").iterdir()) == []  # no temporary left behind
+
+
+@pytest.mark.parametrize("shift", [-1.0, float("nan"), float("inf"), 1e6, "2"])
+def test_an_unusable_not_a_digit_shift_is_refused(tmp_path, shift):
+    payload = _desknet_payload(num_classes=11)
+    payload["calibration"] = {"temperature": 1.0, "not_a_digit_shift": shift}
+    torch.save(payload, tmp_path / "s.pt")
+    with pytest.raises(CheckpointError, match="not-a-digit shift"):
+        load_checkpoint(tmp_path / "s.pt")
+
+
+def test_the_predictor_applies_the_not_a_digit_shift(tmp_path):
+    """The same weights with a large prior shift never answer "not a digit"."""
+    import numpy as np
+
+    from mnist_desk.core.predict import Predictor
+
+    payload = _desknet_payload(num_classes=11)
+    state = payload["state_dict"]
+    state["classifier.1.bias"][10] = 50.0  # a model that calls everything "not a digit"
+    torch.save(payload, tmp_path / "eager.pt")
+    images = np.random.default_rng(0).random((4, 28, 28)).astype(np.float32)
+    eager = Predictor(load_checkpoint(tmp_path / "eager.pt")).all_probabilities(images)
+    assert (eager.argmax(1) == 10).all()
+    payload["calibration"] = {"temperature": 1.0, "not_a_digit_shift": 20.0}
+    state["classifier.1.bias"][10] = 15.0
+    torch.save(payload, tmp_path / "shifted.pt")
+    shifted = Predictor(load_checkpoint(tmp_path / "shifted.pt")).all_probabilities(images)
+    assert (shifted.argmax(1) < 10).all()

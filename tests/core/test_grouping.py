@@ -264,3 +264,117 @@ def test_a_new_stroke_reads_only_the_groups_it_changes(predictor, monkeypatch):
     assert first.text == "4207385" and second.text == uncached.text == "42073859"
     assert sizes[1] == 1  # only the 9 is new
     assert [d.confidence for d in second.digits] == [d.confidence for d in uncached.digits]
+
+
+# ----- parts that are never a digit alone (issue 14 follow-up) -----------------------------
+def line(*points):
+    return [tuple(p) for p in catmull_rom(list(points))]
+
+
+def two_stroke_1(left: float):
+    """A 1 as many people write it: a short flag up to the top, then the stem down."""
+    top, stem_x = 40.0, left + 0.3 * HEIGHT
+    flag = line(
+        (left, top + 0.3 * HEIGHT), (stem_x - 0.12 * HEIGHT, top + 0.12 * HEIGHT), (stem_x, top)
+    )
+    stem = line(
+        (stem_x, top),
+        (stem_x - 0.02 * HEIGHT, top + 0.5 * HEIGHT),
+        (stem_x - 0.04 * HEIGHT, top + HEIGHT),
+    )
+    return [flag, stem]
+
+
+def short_hook_4(left: float):
+    """A 4 whose hook (drawn first) stops a little short of its bar."""
+    top = 40.0
+    bar_x = left + 0.55 * HEIGHT
+    hook = line(
+        (left + 0.15 * HEIGHT, top + 0.02 * HEIGHT),
+        (left, top + 0.42 * HEIGHT),
+        (bar_x - 0.22 * HEIGHT, top + 0.4 * HEIGHT),
+    )
+    bar = line(
+        (bar_x, top),
+        (bar_x - 0.01 * HEIGHT, top + 0.5 * HEIGHT),
+        (bar_x - 0.02 * HEIGHT, top + HEIGHT),
+    )
+    return [hook, bar]
+
+
+def long_crossed_7(left: float):
+    """A 7 crossed by a long slanted bar that reaches far past its own right edge."""
+    top = 40.0
+    body = line(
+        (left, top),
+        (left + 0.75 * HEIGHT, top + 0.02 * HEIGHT),
+        (left + 0.3 * HEIGHT, top + HEIGHT),
+    )
+    cross = line(
+        (left + 0.25 * HEIGHT, top + 0.65 * HEIGHT),
+        (left + 1.0 * HEIGHT, top + 0.4 * HEIGHT),
+        (left + 1.7 * HEIGHT, top + 0.15 * HEIGHT),
+    )
+    return [body, cross]
+
+
+def test_a_two_stroke_1_is_one_digit(predictor):
+    strokes = [*two_stroke_1(20), *digit_strokes(7, 20 + 0.7 * HEIGHT)]
+    reading = grouping.read_number(strokes, PEN, predictor)
+    assert [d.parts for d in reading.digits] == [[0, 1], [2]]
+    assert reading.text == "17"
+
+
+def test_a_4_whose_hook_stops_short_of_its_bar_is_one_digit(predictor):
+    strokes = [*digit_strokes(8, 20), *short_hook_4(20 + 1.0 * HEIGHT)]
+    reading = grouping.read_number(strokes, PEN, predictor)
+    assert [d.parts for d in reading.digits] == [[0], [1, 2]]
+    assert reading.text == "84"
+
+
+def test_a_5_bar_floating_between_digits_joins_the_nearer_one(predictor):
+    body, bar = digit_strokes(5, 20)
+    # Off the body's top to the right, clear of it by 0.06 of the height; the 7 a little further.
+    shift = max(x for x, _ in body) - min(x for x, _ in bar) + PEN + 0.06 * HEIGHT
+    bar = [(x + shift, y) for x, y in bar]
+    right = max(x for x, _ in bar) + PEN + 0.1 * HEIGHT
+    strokes = [body, bar, *digit_strokes(7, right)]
+    reading = grouping.read_number(strokes, PEN, predictor)
+    assert [d.parts for d in reading.digits] == [[0, 1], [2]]
+    assert reading.text == "57"
+
+
+def test_a_7_with_a_long_crossbar_is_one_digit(predictor):
+    strokes = [*long_crossed_7(20), *digit_strokes(1, 20 + 2.0 * HEIGHT)]
+    reading = grouping.read_number(strokes, PEN, predictor)
+    assert [d.parts for d in reading.digits] == [[0, 1], [2]]
+    assert reading.text == "71"
+
+
+@pytest.mark.parametrize("kind", ["4", "7"])
+def test_images_with_parts_that_are_never_a_digit_alone(predictor, tmp_path, kind):
+    if kind == "4":
+        strokes, text = [*digit_strokes(8, 20), *short_hook_4(20 + 1.0 * HEIGHT)], "84"
+    else:
+        strokes, text = [*long_crossed_7(20), *digit_strokes(1, 20 + 2.0 * HEIGHT)], "71"
+    reading = grouping.load_number_image(to_png(strokes, tmp_path / "n.png"), predictor)
+    assert reading.text == text
+
+
+def test_an_image_of_a_1_touching_a_0_is_cut_in_two(predictor, tmp_path):
+    """One blob barely wider than tall: the model's reading of the pieces decides the cut."""
+    strokes = write_number([1, 0], gap=0.0)
+    reading = grouping.load_number_image(to_png(strokes, tmp_path / "n.png"), predictor)
+    assert reading.text == "10"
+    assert reading.digits[0].box[2] <= reading.digits[1].box[0] + 1  # cut, not two copies
+
+
+def test_cut_candidates_cross_few_strokes_at_the_touching_point():
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[5:35, 5:8] = mask[5:35, 25:28] = True  # a thin 0: two sides…
+    mask[5:8, 5:28] = mask[32:35, 5:28] = True  # …top and bottom
+    mask[5:35, 28:31] = True  # a 1 touching its right side
+    cuts = grouping.candidate_cuts(mask, height=30.0, thin=4.5)
+    crossed = dict(cuts)
+    assert any(abs(c - 28) <= 2 and n == 1 for c, n in crossed.items())  # the touching column
+    assert all(n >= 2 for c, n in crossed.items() if 9 <= c <= 23)  # inside the 0: two strokes

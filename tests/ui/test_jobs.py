@@ -101,3 +101,24 @@ def test_epoch_reports_are_never_thinned_out(qtbot, runner):
         pass
     assert seen.count("epoch") == 3
     assert seen.count("batch") < 150  # the routine ones are thinned
+
+
+def _torch_threads(*, should_stop, on_progress):
+    import torch
+
+    return torch.get_num_threads()
+
+
+@pytest.mark.parametrize("count", [None, 1, 3])
+def test_every_job_runs_with_the_runners_torch_thread_count(qtbot, count):
+    """The runner sets it in each job's own thread, so no job can forget it."""
+    import os
+
+    runner = JobRunner(torch_threads=count)
+    try:
+        job = runner.submit("threads", _torch_threads)
+        with qtbot.waitSignal(job.finished, timeout=10000) as done:
+            pass
+    finally:
+        runner.shutdown()
+    assert done.args == [count or max(1, os.cpu_count() or 1)]

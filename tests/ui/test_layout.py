@@ -191,3 +191,62 @@ def test_keeping_an_eight_says_an_8(qtbot, make_window):
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
     qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)
     assert window.statusBar().currentMessage().startswith("Kept as a 7 ")
+
+
+def test_a_long_status_message_is_elided_before_the_model_label(
+    qtbot, make_window, monkeypatch, tmp_path
+):
+    """At the minimum size a long message ends in "…" left of the model name, whole as tooltip."""
+    window = make_window()
+    _at_minimum(qtbot, window)
+    bar = window.statusBar()
+    bad = tmp_path / ("a_damaged_checkpoint_with_a_name_long_enough_to_fill_the_bar_" * 3 + ".pt")
+    bad.write_text("hello")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(bad), ""))
+    qtbot.mouseClick(window.pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.currentMessage().startswith("Could not load"), timeout=10000)
+    message = bar.currentMessage()
+    assert bar.toolTip() == message
+    shown = bar.shown_message()
+    assert shown.endswith("…") and message.startswith(shown[:-1])
+    room = bar.message_rect()
+    label = window.model_status
+    assert label.isVisible() and room.right() < label.x()
+    assert bar.fontMetrics().horizontalAdvance(shown) <= room.width()
+    qtbot.wait(50)
+    image = bar.grab().toImage()  # nothing painted between the message and the label
+    gap = [image.pixelColor(x, bar.height() // 2) for x in range(room.right() + 1, label.x())]
+    assert len({c.rgb() for c in gap}) <= 1
+
+
+def test_at_the_minimum_size_no_tab_scrolls_sideways_and_the_run_status_is_in_sight(
+    qtbot, make_window
+):
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    _at_minimum(qtbot, window)
+    draw_digit(qtbot, window.pad.canvas, 2)  # the Network tab then shows every layer
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    bar = window.tabs.tabBar()
+    for index in range(window.tabs.count()):
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+        tab = window.tabs.widget(index)
+        if tab is window.network_tab:
+            qtbot.waitUntil(lambda: window.network_tab.view is not None, timeout=30000)
+        qtbot.wait(100)
+        name = window.tabs.tabText(index)
+        for area in tab.findChildren(QScrollArea):
+            # (The layer maps, 16 tiles a row, still scroll sideways: a known leftover.)
+            if area.isVisible() and area is not window.network_tab.scroll:
+                assert not area.horizontalScrollBar().isVisible(), name
+        buttons = [b for b in tab.findChildren(QAbstractButton) if b.isVisible()]
+        for a in buttons:  # side by side, never on top of each other
+            for b in buttons:
+                if a is not b and a.parentWidget() is b.parentWidget():
+                    assert not a.geometry().intersects(b.geometry()), (name, a.text(), b.text())
+    train = window.train_tab
+    window.tabs.setCurrentWidget(train)
+    qtbot.wait(50)
+    for widget in (train.progress, train.speed_label):  # not scrolled out of sight
+        assert widget.visibleRegion().boundingRect() == widget.rect()

@@ -103,3 +103,43 @@ def test_an_evaluation_can_be_cancelled(qtbot, make_window, mnist_root):
     assert ended.args == [False] and "cancelled" in tab.summary.text()
     assert tab.evaluate_button.isEnabled()
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=5000)
+
+
+def test_a_cell_with_no_mistakes_says_so_and_the_filter_can_be_cleared(
+    qtbot, make_window, mnist_root, monkeypatch
+):
+    _, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    matrix = tab.heatmap.matrix
+    wrong = tab.model.rowCount()
+    empty = [(t, p) for t in range(10) for p in range(10) if t != p and matrix[t, p] == 0]
+    true, predicted = empty[0]
+    view = tab.heatmap
+    scene_point = view.plotItem.vb.mapViewToScene(QPointF(predicted + 0.5, true + 0.5))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 0)
+    assert not tab.gallery.isVisible() and tab.empty_label.isVisible()
+    text = tab.empty_label.text()
+    assert f"No misclassified {true}s read as {predicted}" in text and "clear the filter" in text
+    assert tab.count_label.text() == "0 digits"
+
+    qtbot.mouseClick(tab.clear_filter_button, Qt.MouseButton.LeftButton)
+    assert tab.true_filter.currentData() is None and tab.pred_filter.currentData() is None
+    assert tab.model.rowCount() == wrong
+    assert tab.gallery.isVisible() and not tab.empty_label.isVisible()
+    # The shipped model can answer "not a digit" (class 10): said as "?", never as "10".
+    texts = [tab.model.data(tab.model.index(r)) for r in range(wrong)]
+    assert not any("→ 10" in text for text in texts)
+    rejected = [r for r in range(wrong) if tab.model.predictions[tab.model.test_index(r)] == 10]
+    for r in rejected:
+        assert "→ ?" in texts[r]
+        assert "not a digit" in tab.model.data(tab.model.index(r), Qt.ItemDataRole.ToolTipRole)
+    if rejected:
+        index = tab.model.index(rejected[0])
+        qtbot.mouseClick(
+            tab.gallery.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=tab.gallery.visualRect(index).center(),
+        )
+        assert tab.detail_label.text().endswith("read as not a digit.")
+        names = [name for _, name in tab.detail_bars.getAxis("left")._tickLevels[0]]
+        assert "?" in names and "10" not in names

@@ -206,3 +206,32 @@ def test_a_view_overtaken_by_a_newer_drawing_is_not_drawn(qtbot, make_window):
     assert all(i == newest for i in shown), "the overtaken view of the 1 was drawn"
     assert tab.view is not first
     window.close()
+
+
+def test_compare_shows_a_long_run_name_in_full_on_hover(qtbot):
+    """The name column elides; resting the mouse on a row gives the whole name and file."""
+    from PySide6.QtWidgets import QToolTip
+
+    from mnist_desk.core.network import CompareRow
+    from mnist_desk.ui.network_tab import CompareView
+
+    long_name = "desknet-augmented-label-smoothing-0.1-cosine-schedule-run-42"
+    probs = np.full(11, 0.01, np.float32)
+    probs[3] = 0.9
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_rows(
+        [
+            CompareRow("shipped", "", "desknet", probs),
+            CompareRow(long_name, f"/runs/{long_name}/best.pt", "desknet", probs),
+        ]
+    )
+    view.show()
+    qtbot.waitExposed(view)
+    row = QPoint(40, view.ROW + view.ROW // 2)
+    qtbot.mouseMove(view, pos=row)
+    qtbot.wait(50)
+    qtbot.mouseMove(view, pos=row + QPoint(1, 0))
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and long_name in QToolTip.text(), timeout=5000)
+    assert QToolTip.text().startswith(f"{long_name} (desknet): 3 at 90")
+    assert f"/runs/{long_name}/best.pt" in QToolTip.text()

@@ -127,3 +127,50 @@ def test_keeping_and_saving_in_number_mode(qtbot, make_window, tmp_path):
         assert image.width > 2 * image.height  # the whole wide pad
     with Image.open(tmp_path / "number_28x28.png") as small:
         assert small.size == (28, 28)
+
+
+def hook_and_bar(left=60.0):
+    """A 4 whose hook only touches its bar: one digit or two, as the pen's pauses say."""
+    from mnist_desk.core.handwriting import catmull_rom
+
+    pen = 12.0
+    hook = catmull_rom([(left + 20, 40.0), (left, 130.0), (left + 80, 130.0)])
+    bar = catmull_rom([(left + 80 + pen * 0.2, 60.0), (left + 80 + pen * 0.2, 190.0)])
+    return [[tuple(p) for p in hook], [tuple(p) for p in bar]]
+
+
+def test_the_pad_times_each_stroke_and_a_long_pause_ends_a_digit(qtbot, make_window):
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    canvas = window.pad.canvas
+    canvas.set_pen_width(12.0)
+    draw_with_mouse(qtbot, canvas, hook_and_bar())  # drawn in one go
+    qtbot.waitUntil(lambda: window.pad.last_number is not None, timeout=10000)
+    times = canvas.drawing().times
+    assert len(times) == 2 and times[0][0] <= times[0][1] <= times[1][0] <= times[1][1]
+    qtbot.waitUntil(lambda: len(window.pad.last_number.digits) == 1, timeout=10000)
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    hook, bar = hook_and_bar()
+    draw_with_mouse(qtbot, canvas, [hook])
+    qtbot.wait(1300)  # longer than a pause inside one digit
+    draw_with_mouse(qtbot, canvas, [bar])
+    times = canvas.drawing().times
+    assert times[1][0] - times[0][1] > 1.0
+    qtbot.waitUntil(lambda: len(window.pad.last_number.digits) == 2, timeout=10000)
+
+    window.undo_action.trigger()  # the bar goes, and its timing with it
+    assert len(canvas.drawing().times) == 1 and canvas.drawing().times[0] == times[0]
+    window.redo_action.trigger()
+    assert canvas.drawing().times == times
+    qtbot.waitUntil(lambda: len(window.pad.last_number.digits) == 2, timeout=10000)
+    from tests.ui.conftest import widget_point
+
+    x, y = hook[0]  # the eraser takes the hook, and only the hook's timing
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
+    assert len(canvas.strokes()) == 1 and canvas.drawing().times == [times[1]]
+    window.undo_action.trigger()
+    assert canvas.drawing().times == times
+    canvas.set_strokes(canvas.strokes())  # put there by code (a kept digit): no timings
+    assert canvas.drawing().times is None

@@ -255,3 +255,27 @@ def test_closing_with_training_and_evaluation_running_ends_every_thread_fast(
     window.close()
     assert time.perf_counter() - started < 2.0
     assert not any(t.isRunning() for t in threads) and not window.jobs.busy()
+
+
+def test_the_status_says_loading_from_the_start_click_until_the_first_batch(
+    qtbot, make_window, mnist_root
+):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["data"].setText(str(mnist_root))
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["epochs"].setValue(1)
+    tab.fields["train_subset"].setValue(600)
+    tab.fields["test_subset"].setValue(200)
+    tab.fields["device"].setCurrentIndex(tab.fields["device"].findText("cpu"))
+    assert tab.speed_label.text() == "Idle"
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert tab.running and tab.speed_label.text() == "Loading data…"
+    phases = []
+    tab.job.progress.connect(lambda event: phases.append((event.kind, tab.speed_label.text())))
+    with qtbot.waitSignal(tab.run_ended, timeout=120000):
+        pass
+    assert phases[0] == ("start", "Epoch 1/1: first batch…")
+    assert all(text.startswith("Epoch 1/1 · ") for kind, text in phases[1:] if kind == "batch")
+    assert tab.speed_label.text() == "Finished"
