@@ -273,6 +273,11 @@ def check_extra(path: Path, args, exclude: set[str]) -> None:
         )
 
 
+def _shift_from(path: Path | None) -> float | None:
+    """The not-a-digit shift that a leave-writers-out run's handwriting.json recorded."""
+    return None if path is None else float(json.loads(path.read_text())["not_a_digit_shift"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="runs/desknet/best.pt", type=Path)
@@ -294,10 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument(
-        "--not-a-digit-shift",
-        type=float,
-        help="keep this prior shift (from the same recipe's leave-writers-out run) instead of "
-        "fitting it on writers the model has seen",
+        "--not-a-digit-from",
+        type=Path,
+        help="handwriting.json of the same recipe's leave-writers-out run: keep its not-a-digit "
+        "shift (fitted on writers it never saw) instead of fitting one on writers it has seen",
     )
     parser.add_argument(
         "--recalibrate", type=Path, help="only calibrate this trained checkpoint (no training)"
@@ -318,13 +323,21 @@ def main(argv: list[str] | None = None) -> int:
             args.recalibrate,
             args.out / "desknet.pt",
             calibration_set(mnist.val, held_samples, args.seed, unseen),
-            args.not_a_digit_shift,
+            _shift_from(args.not_a_digit_from),
         )
         result.update(
             command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
             recalibrated=str(args.recalibrate),
             excluded_writers=sorted(exclude),
         )
+        trained = args.recalibrate.parent / "handwriting.json"  # how the weights were made
+        if trained.exists():
+            result["trained"] = {
+                k: v
+                for k, v in json.loads(trained.read_text()).items()
+                if k in ("command", "train_command", "extra_per_class", "device", "minutes")
+            }
+            result["train_run"] = str(args.recalibrate.parent / "run")
         (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
         print(json.dumps(result, indent=2))
         return 0
@@ -363,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
     calibration = calibration_set(mnist.val, held_samples, args.seed, unseen)
     result = calibrate(
-        run / "best.pt", args.out / "desknet.pt", calibration, args.not_a_digit_shift
+        run / "best.pt", args.out / "desknet.pt", calibration, _shift_from(args.not_a_digit_from)
     )
     result.update(
         command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),

@@ -38,7 +38,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200
 
 
 NOT_A_DIGIT = 10
-SHIFT_GRID = tuple(x / 4 for x in range(0, 25))  # 0, 0.25, … 6 (a prior ratio up to e^6)
+SHIFT_GRID = tuple(x / 4 for x in range(0, 41))  # 0, 0.25, … 10 (a prior ratio up to e^10)
 
 
 def calibrate_logits(logits: torch.Tensor, calibration: dict) -> torch.Tensor:
@@ -79,13 +79,19 @@ def fit_calibration(
 ) -> dict[str, float]:
     """The prior shift (and its temperature) that reads held-out ``parts`` best.
 
-    For each shift on a grid the temperature is fitted (NLL), then the app's own rule is
-    scored: a digit is right when it is the top class; a drawing labelled "not a digit" is
+    For each shift on a grid the temperature is fitted (NLL) on all of ``parts``, non-digits
+    included, then the app's own rule is scored: a digit is right when it is the top class; a drawing labelled "not a digit" is
     right when no digit reaches ``not_sure_below`` (the app then says "not a digit" or "not
     sure", as the issue asks). Each part (MNIST's validation digits, held-out writers,
     non-digits) counts equally, so thousands of MNIST digits cannot outvote a few hundred
     non-digits. The smallest shift wins a tie. A given ``shift`` (estimated on writers a
     leave-writers-out model never saw) is kept and only the temperature is fitted.
+
+    Why one temperature over all 11 outputs, non-digits in its fit: a new glyph is caught
+    because its digit probabilities are spread (no digit reaches the threshold). A
+    temperature fitted on digits alone sharpens them so far that 18% of the hand-written
+    non-digit set got a confident digit (ECE 0.2% on MNIST); fitted with the non-digits it is
+    2% (and the digits' confidence runs low: ECE 9%). We chose the honest "Not sure".
     """
     logits = torch.cat([part_logits for part_logits, _ in parts.values()])
     labels = torch.cat([part_labels for _, part_labels in parts.values()])

@@ -89,8 +89,15 @@ def test_fit_shift_corrects_an_over_eager_not_a_digit_class_and_no_more():
     others = torch.randn(200, 11, generator=generator)
     others[:, 10] += 6.0
     tens = torch.full((200,), 10)
-    shift = fit_not_a_digit_shift({"digits": (digits, labels), "others": (others, tens)})
-    assert 0 < shift < 6  # enough to give sloppy digits back, not so much that others are lost
+    fitted = fit_calibration({"digits": (digits, labels), "others": (others, tens)}, 0.6)
+    assert fitted.get("not_a_digit_shift", 0.0) > 0
+    from mnist_desk.core.calibration import calibrate_logits
+
+    raw_right = (digits.argmax(1) == labels).float().mean()
+    read = calibrate_logits(digits, fitted).softmax(1)
+    assert (read.argmax(1) == labels).float().mean() > max(raw_right, 0.95)  # digits given back
+    others_read = calibrate_logits(others, fitted).softmax(1)
+    assert (others_read[:, :10].max(1).values < 0.6).float().mean() > 0.95  # others not lost
     fair = digits.clone()
     fair[:, 10] = -5.0
     assert fit_not_a_digit_shift({"digits": (fair, labels), "others": (others, tens)}) == 0.0

@@ -28,6 +28,20 @@ def test_shipped_model_is_calibrated_and_knows_non_digits(shipped):
     assert shipped.knows_non_digits
     assert shipped.temperature != 1.0  # fitted, not left at the default
     assert shipped.checkpoint.train_config["val_split"] > 0  # the temperature's data
+    assert shipped.calibration.get("not_a_digit_shift", 0) > 0  # fitted on unseen writers
+
+
+def test_the_shipped_model_reads_mnist_test_digits(shipped):
+    """A fixed 2,000-digit slice of the real test set; the model card measures all 10,000."""
+    from mnist_desk.core.data import load_mnist, resolve_data_root
+
+    try:
+        test = load_mnist(resolve_data_root(None), test_subset=2000, train=False).test
+    except Exception as exc:  # the data folder is optional for the suite
+        pytest.skip(f"MNIST not available: {exc}")
+    probs = shipped.all_probabilities(test.images.numpy().astype(np.float32) / 255.0)
+    accuracy = float((probs.argmax(1) == test.labels.numpy()).mean())
+    assert accuracy >= 0.995, accuracy  # "not a digit" counts as an error
 
 
 def test_conventions_are_read(shipped):
@@ -38,8 +52,7 @@ def test_conventions_are_read(shipped):
         hits[name].append(int(p.argmax()) == digit)
     rates = {name: float(np.mean(h)) for name, h in hits.items()}
     assert all(len(h) >= 20 for h in hits.values())
-    assert min(rates.values()) >= 0.90, rates
-    assert np.mean([r for r in rates.values()]) >= 0.97, rates
+    assert min(rates.values()) >= 0.97, rates  # issue #13's goal for each convention
 
 
 def test_non_digits_are_not_read_confidently(shipped):
@@ -47,7 +60,7 @@ def test_non_digits_are_not_read_confidently(shipped):
     assert len(items) >= 200
     probs = shipped.all_probabilities(np.stack([strokes_to_mnist(s, w) for _, s, w in items]))
     confident = probs[:, :10].max(axis=1) >= NOT_SURE_BELOW
-    assert confident.mean() <= 0.10, f"{confident.mean():.1%} read confidently as a digit"
+    assert confident.mean() <= 0.05, f"{confident.mean():.1%} read confidently as a digit"
 
 
 def test_a_dash_is_not_a_confident_two(shipped):
