@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,19 +31,27 @@ class FeatureIndex:
     rows: np.ndarray  # (N,) int64: which training digit each row is
     md5: str
     path: Path | None = None
+    _lookup: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
 
     def nearest(self, query: np.ndarray, k: int = 8) -> list[tuple[int, int, float]]:
         """(training row, label, cosine) of the ``k`` closest digits, closest first."""
-        q = torch.from_numpy(np.asarray(query, dtype=np.float16).reshape(-1))
-        scores = self.features @ q
+        q = torch.from_numpy(np.asarray(query, dtype=np.float32).reshape(-1))
+        scores = self._searchable() @ q
         top = torch.topk(scores.float(), min(k, len(self)))
         return [
             (int(self.rows[i]), int(self.labels[i]), float(s))
             for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
         ]
+
+    def _searchable(self) -> torch.Tensor:
+        """The features as float32, made once: CPUs have no fast float16 matrix–vector
+        product (it took 6 ms for 60,000 × 128 against 1.4 ms in float32, one thread)."""
+        if self._lookup is None or self._lookup[0] is not self.features:
+            self._lookup = (self.features, self.features.float())
+        return self._lookup[1]
 
 
 def file_md5(path: str | os.PathLike) -> str:

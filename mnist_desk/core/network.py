@@ -88,6 +88,11 @@ class NetworkSession:
         self._index_message = ""
         self._train_images: np.ndarray | None = None
         self._weights_of: tuple[Predictor, dict] | None = None
+        # Answers that depend only on the drawing, kept while it stays the same: clicking a
+        # class or moving the timeline slider re-reads neither the compared models nor the
+        # index. Keys hold the predictor or index objects: a reloaded one misses.
+        self._drawing: np.ndarray | None = None
+        self._known: dict = {}
 
     def update(self, options: dict) -> None:
         if options.pop("reload_index", False):
@@ -96,6 +101,8 @@ class NetworkSession:
 
     def view(self, predictor: Predictor, image28: np.ndarray) -> NetworkView:
         t0 = time.perf_counter()
+        if self._drawing is None or not np.array_equal(self._drawing, image28):
+            self._drawing, self._known = np.array(image28, copy=True), {}
         active_path = str(predictor.checkpoint.path or "")
         timeline = self.options.get("timeline") or ""
         viewed = self.predictors.get(timeline) if timeline else predictor
@@ -115,7 +122,9 @@ class NetworkSession:
             target=int(explained),
             weights=self._weights(viewed),
         )
-        result.compare = self._compare(predictor, active_path, image28)
+        # Without the timeline the inspected model is the active one: its row is already read.
+        known = None if timeline else inspection.probabilities
+        result.compare = self._compare(predictor, active_path, image28, known)
         t2 = time.perf_counter()
         if timeline:
             result.index_state = "timeline"
@@ -132,13 +141,22 @@ class NetworkSession:
         return self._weights_of[1]
 
     # ----- compare -----------------------------------------------------------------------
-    def _compare(self, active: Predictor, active_path: str, image28) -> list[CompareRow]:
+    def _compare(
+        self, active: Predictor, active_path: str, image28, active_probs=None
+    ) -> list[CompareRow]:
         rows = []
         for label, path in self.options.get("compare") or []:
+            probs = None
             try:
                 predictor = self.predictors.get(path)
-                same = str(predictor.checkpoint.path) == active_path
-                probs = (active if same else predictor).all_probabilities(image28)
+                if str(predictor.checkpoint.path) == active_path:
+                    predictor = active
+                    probs = active_probs
+                if probs is None:
+                    key = ("compare", predictor)
+                    if key not in self._known:
+                        self._known[key] = predictor.all_probabilities(image28)
+                    probs = self._known[key]
                 rows.append(CompareRow(label, path, predictor.name, probs))
             except (UserError, OSError) as exc:
                 rows.append(CompareRow(label, path, "?", None, str(exc)))
@@ -163,7 +181,11 @@ class NetworkSession:
             result.index_state, result.index_message = "unavailable", str(exc)
             return
         result.index_state = "ready"
-        for row, label, score in self._index.nearest(inspection.features[0], NEIGHBOURS):
+        index, nearest = self._known.get("neighbours", (None, []))
+        if index is not self._index:
+            nearest = self._index.nearest(inspection.features[0], NEIGHBOURS)
+            self._known["neighbours"] = (self._index, nearest)
+        for row, label, score in nearest:
             result.neighbours.append((row, label, score, images[row]))
 
     def _training_images(self) -> np.ndarray:

@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         tab.options_changed.connect(worker.set_network_options)
         tab.visibility_changed.connect(worker.set_network)
         worker.network_result.connect(tab.on_view)
+        tab.answer_settled.connect(worker.answer_shown)  # the view comes after the bars
         tab.attach_pad(self.pad)
 
     # ----- actions ----------------------------------------------------------------------

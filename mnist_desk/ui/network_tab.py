@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -36,6 +36,7 @@ from mnist_desk.ui.heatmaps import (
     ExplanationLegend,
     array_qimage,
     explanation_pixmap,
+    grey_qimage,
     mosaic,
     symmetric,
 )
@@ -300,6 +301,7 @@ class NetworkTab(QWidget):
     options_changed = Signal(dict)  # → InferenceWorker.set_network_options
     visibility_changed = Signal(bool)  # → InferenceWorker.set_network
     view_shown = Signal(int)  # request id, after the view was drawn (benchmarks, tests)
+    answer_settled = Signal(int)  # request id → InferenceWorker.answer_shown
 
     index_limit: int | None = None  # tests build the index over a subset
 
@@ -320,6 +322,7 @@ class NetworkTab(QWidget):
         self._selected: tuple[str, int] | None = None
         self._hovering: tuple[str, int] | None = None
         self.layer_rows: list[LayerRow] = []
+        self._thumbnails: dict[int, QPixmap] = {}  # training row → its neighbour picture
 
         from mnist_desk.ui.canvas import DrawingCanvas
 
@@ -477,8 +480,19 @@ class NetworkTab(QWidget):
         self.canvas.drawing_changed.connect(pad.read_drawing)
         self.canvas.history_changed.connect(lambda *_: self._copy_to_pad())
         pad.request_inference.connect(self._note_request)
+        pad.answer_shown.connect(self._on_answer_shown)
         pad.canvas.drawing_changed.connect(self._on_drawing)
         self.canvas.drawing_changed.connect(self._on_drawing)
+
+    @Slot(int, object, object, object)
+    def _on_answer_shown(self, request_id: int, *_answer) -> None:
+        """Let the worker start this drawing's view once the GUI thread is done with the bars.
+
+        The zero timer fires after every other slot of the answer and the pad's pending
+        repaint: a view started earlier would hold the GIL while they still ran.
+        """
+        if self.isVisible():
+            QTimer.singleShot(0, self, lambda: self.answer_settled.emit(request_id))
 
     @Slot(int, object)
     def _note_request(self, request_id: int, _drawing) -> None:
@@ -582,6 +596,8 @@ class NetworkTab(QWidget):
     def on_view(self, request_id: int, view) -> None:
         if request_id < self._shown_id:
             return
+        if view is not None and request_id < self._latest_request:
+            return  # a newer drawing is on its way: the GUI thread stays free for its bars
         self._shown_id = request_id
         if view is None:
             self.view = None
@@ -698,6 +714,21 @@ class NetworkTab(QWidget):
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
         )
 
+    def _thumbnail(self, row: int, image: np.ndarray) -> QPixmap:
+        """A training digit's picture, kept: neighbours recur from one drawing to the next."""
+        pixmap = self._thumbnails.get(row)
+        if pixmap is None:
+            if len(self._thumbnails) >= 512:
+                self._thumbnails.pop(next(iter(self._thumbnails)))
+            pixmap = QPixmap.fromImage(grey_qimage(image)).scaled(
+                THUMB_SIDE,
+                THUMB_SIDE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
+            )
+            self._thumbnails[row] = pixmap
+        return pixmap
+
     def _show_why(self, view) -> None:
         explanation = view.inspection.explanations.get(view.target)
         if explanation is None:
@@ -719,8 +750,7 @@ class NetworkTab(QWidget):
             for label, (row, digit, score, image) in zip(
                 self.neighbour_labels, view.neighbours, strict=False
             ):
-                pixmap = self._pixmap(image.astype(np.float32), 0, 255, _GREY, THUMB_SIDE)
-                label.setPixmap(pixmap)
+                label.setPixmap(self._thumbnail(row, image))
                 label.setToolTip(f"training digit #{row}: a {digit} (cosine {score:.2f})")
             labels = ", ".join(str(n[1]) for n in view.neighbours)
             self.neighbour_status.setText(f"It looks like these training digits: {labels}.")
@@ -778,6 +808,3 @@ class NetworkTab(QWidget):
             self._index_job.cancel()
         if self.owns_runner:
             self.runner.shutdown()
-
-
-_GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)

@@ -52,6 +52,7 @@ class InferenceWorker(QObject):
         self._number_cache = None  # core.grouping.ReadCache, made on the first number
         self.want_network = False  # only while the Network tab is on screen
         self._network = None  # core.network.NetworkSession, made on first use
+        self._network_scheduled = False
         self._last_image: tuple[int, object] | None = None
 
     @Slot(str)
@@ -112,17 +113,34 @@ class InferenceWorker(QObject):
     def set_network(self, enabled: bool) -> None:
         self.want_network = enabled
         if enabled:
-            QTimer.singleShot(0, self._process_network)
+            self._schedule_network()
 
     @Slot(dict)
     def set_network_options(self, options: dict) -> None:
         """Which class to explain, which epoch to view, which models to compare."""
         self._session().update(dict(options))
-        QTimer.singleShot(0, self._process_network)
+        self._schedule_network()
+
+    @Slot(int)
+    def answer_shown(self, request_id: int) -> None:
+        """The pad has shown this drawing's answer: now the network view may take the CPU.
+
+        Started any earlier, the view's Python would compete with the GUI thread for the
+        GIL while it updates the bars, and the bars would wait for the view after all.
+        """
+        if self.want_network and self._last_image and self._last_image[0] == request_id:
+            self._schedule_network()
+
+    def _schedule_network(self) -> None:
+        """Once per burst: a dragged timeline slider or a queue of answers costs one view."""
+        if not self._network_scheduled:
+            self._network_scheduled = True
+            QTimer.singleShot(0, self._process_network)
 
     @Slot()
     def _process_network(self) -> None:
-        """The network view, after the bars' answer went out and only if no newer drawing waits."""
+        """The network view of the newest drawing, unless a newer one waits for its bars."""
+        self._network_scheduled = False
         if not self.want_network or self._pending is not None or self._last_image is None:
             return
         request_id, image = self._last_image
@@ -166,9 +184,9 @@ class InferenceWorker(QObject):
             image = drawing.to_mnist()
             t1 = time.perf_counter()
             self._last_image = (request_id, image)
-            if self.want_network:
-                QTimer.singleShot(0, self._process_network)
             if image is None:
+                if self.want_network:
+                    self._schedule_network()  # nothing to show: clear the view now
                 self.result.emit(request_id, None, None, None)
                 return
             probs = self._predictor.all_probabilities(image)  # 10 digits (+ "not a digit")

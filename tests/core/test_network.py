@@ -192,3 +192,24 @@ def test_compare_reads_the_drawing_with_every_model(tmp_path, shipped_checkpoint
     assert rows["Shipped"].model == "desknet" and int(rows["Shipped"].probabilities.argmax()) == 7
     assert rows["Tiny"].model == "lenet5" and rows["Tiny"].probabilities.shape == (10,)
     assert rows["Broken"].probabilities is None and "broken.pt" in rows["Broken"].error
+
+
+def test_same_drawing_is_read_again_when_a_compared_checkpoint_changes(tmp_path, seven):
+    """Compare answers are kept while the drawing stays (a class click), never past a new file."""
+    import os
+
+    from mnist_desk.core.network import NetworkSession
+
+    best = save_tiny_run(tmp_path / "run", epochs=1)
+    session = NetworkSession()
+    session.update({"compare": [("Tiny", str(best))]})
+    active = random_predictor("mlp")
+    before = session.view(active, seven).compare[0].probabilities
+    session.update({"target": 3})
+    assert np.array_equal(session.view(active, seven).compare[0].probabilities, before)
+    shutil.copy(tmp_path / "run" / "epochs" / "epoch_000.pt", best)  # retrained meanwhile
+    stat = os.stat(best)
+    os.utime(best, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    after = session.view(active, seven).compare[0].probabilities
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, Predictor.from_path(best).all_probabilities(seven))

@@ -180,6 +180,34 @@ def test_an_mlp_shows_hidden_units_and_their_28x28_templates(qtbot, make_window,
     window.close()
 
 
+def test_a_view_overtaken_by_a_newer_drawing_is_not_drawn(qtbot, make_window):
+    """The GUI thread spends no time on a view whose drawing is already out of date."""
+    import threading
+
+    from PySide6.QtCore import Qt as QtNS
+
+    window = make_window()
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 1)
+    first = wait_for_view(qtbot, tab)
+    computed, shown = threading.Event(), []
+    window.inference_worker.network_result.connect(
+        lambda *_: computed.set(),
+        QtNS.ConnectionType.DirectConnection,  # in the worker
+    )
+    tab.view_shown.connect(shown.append)
+    qtbot.mouseClick(tab.softmax, Qt.MouseButton.LeftButton, pos=tab.softmax.bar_center(4))
+    assert computed.wait(20)  # the view explaining 4 waits in the GUI's queue, not drawn yet
+    draw_digit(qtbot, tab.canvas, 7)  # meanwhile the person draws on
+    newest = window.pad._request_id
+    qtbot.waitUntil(lambda: newest in shown, timeout=30000)
+    assert all(i == newest for i in shown), "the overtaken view of the 1 was drawn"
+    assert tab.view is not first
+    np.testing.assert_array_equal(tab.view.inspection.layers[0].values, window.pad.last_image)
+    window.close()
+
+
 def test_compare_shows_a_long_run_name_in_full_on_hover(qtbot):
     """The name column elides; resting the mouse on a row gives the whole name and file."""
     from PySide6.QtWidgets import QToolTip
