@@ -103,14 +103,19 @@ def test_a_flood_of_updates_stays_responsive_and_ends_on_the_newest(qtbot, make_
     drawings = [our_digit(d % 10, "plain")[0] for d in range(500)]
     drawings[-1] = our_digit(8, "plain")[0]
     started = time.perf_counter()
-    longest = 0.0
+    blocked = []
     for burst in range(0, len(drawings), 10):  # ten updates between two event-loop turns
         t0 = time.perf_counter()
         for strokes in drawings[burst : burst + 10]:
             canvas.set_strokes(strokes)
         QApplication.processEvents()
-        longest = max(longest, time.perf_counter() - t0)
-    assert longest < 0.1, f"the GUI thread was blocked for {longest * 1000:.0f} ms"
+        blocked.append(time.perf_counter() - t0)
+    # A GUI thread that read each drawing itself would take ten model passes per burst, every
+    # burst; a busy 2-core machine can stall one burst now and then, which is not that.
+    typical, longest = sorted(blocked)[len(blocked) // 2], max(blocked)
+    print(f"GUI thread per burst: median {typical * 1000:.1f} ms, longest {longest * 1000:.0f} ms")
+    assert typical < 0.015, f"the GUI thread was blocked for {typical * 1000:.0f} ms per burst"
+    assert longest < 0.3, f"the GUI thread was blocked for {longest * 1000:.0f} ms"
     wait_for_digit(qtbot, window, "8")
     qtbot.waitUntil(lambda: window.pad._shown_id == window.pad._request_id, timeout=5000)
     assert len(computed) < 500  # stale drawings were skipped, not queued
