@@ -51,8 +51,16 @@ def model_latency(repeats: int = 300) -> list[str]:
 
 
 def ready_window(model_path: str | None = None, model_name: str | None = None):
-    """(app, window): the real main window, shown, once it answers with its model loaded."""
+    """(app, window): the real main window, shown, once it answers with its model loaded.
+
+    It starts from default settings in a folder of its own: a person's saved state (number
+    mode on, another top-k) would change what is measured, and closing must not overwrite it.
+    """
+    import tempfile
+
     from PySide6.QtWidgets import QApplication
+
+    os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist-desk-bench-"))
 
     from mnist_desk.ui.main_window import MainWindow
 
