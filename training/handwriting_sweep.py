@@ -179,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         "minutes": round((time.time() - started) / 60, 1),
     }
     (args.out / "sweep.json").write_text(json.dumps(sweep, indent=2))
-    print(
-        json.dumps({n: r.get("validation", r.get("status")) for n, r in results.items()}, indent=2)
-    )
+    # per candidate its validation report (or exit status); "lwo": whether the check finished
+    report = {
+        n: r.get("validation", r.get("finished", r.get("status"))) for n, r in results.items()
+    }
+    print(json.dumps(report, indent=2))
     print(f"best: {best}")
     return 0 if best else 1
 
