@@ -234,6 +234,7 @@ def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
 def network_rows(drawings: int, digits: int) -> None:
     import tempfile
 
+    previous = os.environ.get("MNIST_DESK_HOME")
     with tempfile.TemporaryDirectory() as home:
         os.environ["MNIST_DESK_HOME"] = home
         paths = make_runs(home)
@@ -245,6 +246,11 @@ def network_rows(drawings: int, digits: int) -> None:
         print("\n".join(lookup_rows(paths)), flush=True)
         for name in ("desknet", "cnn"):
             print("\n".join(network_gui_rows(name, paths[name], drawings)), flush=True)
+    # the folder is gone: the app-path window after this gets a home of its own again
+    if previous is None:
+        os.environ.pop("MNIST_DESK_HOME", None)
+    else:
+        os.environ["MNIST_DESK_HOME"] = previous
 
 
 def main(argv=None) -> int:

@@ -45,6 +45,7 @@ from mnist_desk.core.calibration import (
     calibrate_logits,
     expected_calibration_error,
     fit_calibration,
+    read_right,
 )
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
@@ -189,16 +190,13 @@ def calibration_set(
 def validation_report(logits: dict[str, tuple], calibration: dict) -> dict:
     """Error rates (%) on each held-out part, and the score the sweep minimises: their mean.
 
-    A non-digit counts as an error when some digit gets ≥ the "Not sure" threshold, as in
-    the app; a digit counts as an error when the top class (of 11) is not its label.
+    An error is what the app reads wrong (``core.calibration.read_right``): a digit whose top
+    class (of 11) is not its label, a non-digit that some digit reaches "Not sure" on.
     """
     report = {}
     for name, (part_logits, labels) in logits.items():
         probs = calibrate_logits(part_logits, calibration).softmax(1)
-        if name == "non_digits":
-            wrong = probs[:, :NOT_A_DIGIT].max(1).values >= NOT_SURE_BELOW
-        else:
-            wrong = probs.argmax(1) != labels
+        wrong = ~read_right(probs, labels, NOT_SURE_BELOW)
         report[f"{name}_error_pct"] = round(100.0 * wrong.float().mean().item(), 3)
     report["score"] = round(sum(report.values()) / len(report), 3)
     return report
@@ -273,6 +271,16 @@ def check_extra(path: Path, args, exclude: set[str]) -> None:
         )
 
 
+def _write_report(out: Path, result: dict, argv: list[str] | None, exclude: set[str]) -> None:
+    """handwriting.json: what a run measured, with the command and writers that made it."""
+    result.update(
+        command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
+        excluded_writers=sorted(exclude),
+    )
+    (out / "handwriting.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
 def _shift_from(path: Path | None) -> float | None:
     """The not-a-digit shift that a leave-writers-out run's handwriting.json recorded."""
     return None if path is None else float(json.loads(path.read_text())["not_a_digit_shift"])
@@ -325,11 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             calibration_set(mnist.val, held_samples, args.seed, unseen),
             _shift_from(args.not_a_digit_from),
         )
-        result.update(
-            command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
-            recalibrated=str(args.recalibrate),
-            excluded_writers=sorted(exclude),
-        )
+        result.update(recalibrated=str(args.recalibrate))
         trained = args.recalibrate.parent / "handwriting.json"  # how the weights were made
         if trained.exists():
             result["trained"] = {
@@ -338,8 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                 if k in ("command", "train_command", "extra_per_class", "device", "minutes")
             }
             result["train_run"] = str(args.recalibrate.parent / "run")
-        (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
-        print(json.dumps(result, indent=2))
+        _write_report(args.out, result, argv, exclude)
         return 0
     if args.extra:
         check_extra(args.extra, args, exclude)
@@ -379,15 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         run / "best.pt", args.out / "desknet.pt", calibration, _shift_from(args.not_a_digit_from)
     )
     result.update(
-        command="python training/handwriting.py " + " ".join(argv or sys.argv[1:]),
         train_command="mnist-desk " + " ".join(command),
         extra_per_class=counts,
-        excluded_writers=sorted(exclude),
         device=json.loads((run / "summary.json").read_text()).get("device", "?"),
         minutes=round((time.time() - started) / 60, 1),
     )
-    (args.out / "handwriting.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    _write_report(args.out, result, argv, exclude)
     print(f"To ship it: cp {args.out / 'desknet.pt'} resources/desknet.pt")
     return 0 if math.isfinite(result["temperature"]) else 1
 

@@ -88,9 +88,7 @@ def wait_all(processes: dict, deadline: float | None) -> dict[str, int | None]:
 
 
 def seconds_per_full_epoch(folder: Path, full_images: int) -> float:
-    history = json.loads((folder / "run" / "history.json").read_text())
-    epochs = history.get("epochs", history) if isinstance(history, dict) else history
-    last = epochs[-1]
+    last = json.loads((folder / "run" / "history.json").read_text())[-1]  # one row per epoch
     return full_images / float(last["images_per_s"])
 
 

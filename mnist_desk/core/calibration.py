@@ -56,20 +56,23 @@ def calibrate_probabilities(probs: np.ndarray, calibration: dict, undo: bool = F
     log p equals the logits up to a per-row constant, so this needs no model.
     """
     probs = np.asarray(probs)
-    temperature = float(calibration.get("temperature", 1.0))
-    shift = float(calibration.get("not_a_digit_shift", 0.0))
-    logs = np.log(np.clip(probs.astype(np.float64), 1e-30, 1.0))
-    has_class = probs.shape[-1] > NOT_A_DIGIT
+    logs = torch.from_numpy(np.log(np.clip(probs.astype(np.float64), 1e-30, 1.0)))
     if undo:
-        logs = logs * temperature
-        if has_class:
-            logs[..., NOT_A_DIGIT] += shift
+        logs = logs * float(calibration.get("temperature", 1.0))
+        if logs.shape[-1] > NOT_A_DIGIT:
+            logs[..., NOT_A_DIGIT] += float(calibration.get("not_a_digit_shift", 0.0))
     else:
-        if has_class:
-            logs[..., NOT_A_DIGIT] -= shift
-        logs = logs / temperature
-    scaled = np.exp(logs - logs.max(axis=-1, keepdims=True))
-    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(probs.dtype)
+        logs = calibrate_logits(logs, calibration)
+    return logs.softmax(dim=-1).numpy().astype(probs.dtype)
+
+
+def read_right(probs: torch.Tensor, labels: torch.Tensor, not_sure_below: float) -> torch.Tensor:
+    """Per drawing, whether the app reads it right: a digit when it is the top class; a
+    drawing labelled "not a digit" when no digit reaches ``not_sure_below`` (the app then
+    says "not a digit" or "not sure")."""
+    digit_right = probs.argmax(1) == labels
+    other_right = probs[:, :NOT_A_DIGIT].max(1).values < not_sure_below
+    return torch.where(labels == NOT_A_DIGIT, other_right, digit_right)
 
 
 def fit_calibration(
@@ -80,9 +83,7 @@ def fit_calibration(
     """The prior shift (and its temperature) that reads held-out ``parts`` best.
 
     For each shift on a grid the temperature is fitted (NLL) on all of ``parts``, non-digits
-    included, then the app's own rule is scored: a digit is right when it is the top class; a drawing labelled "not a digit" is
-    right when no digit reaches ``not_sure_below`` (the app then says "not a digit" or "not
-    sure", as the issue asks). Each part (MNIST's validation digits, held-out writers,
+    included, then the app's own rule (``read_right``) is scored. Each part (MNIST's validation digits, held-out writers,
     non-digits) counts equally, so thousands of MNIST digits cannot outvote a few hundred
     non-digits. The smallest shift wins a tie. A given ``shift`` (estimated on writers a
     leave-writers-out model never saw) is kept and only the temperature is fitted.
@@ -105,10 +106,8 @@ def fit_calibration(
         scores = []
         for part_logits, part_labels in parts.values():
             probs = calibrate_logits(part_logits, calibration).softmax(1)
-            is_other = part_labels == NOT_A_DIGIT
-            digit_right = probs.argmax(1) == part_labels
-            other_right = probs[:, :NOT_A_DIGIT].max(1).values < not_sure_below
-            scores.append(torch.where(is_other, other_right, digit_right).float().mean().item())
+            right = read_right(probs, part_labels, not_sure_below)
+            scores.append(right.float().mean().item())
         score = sum(scores) / len(scores)
         if score > best_score + 1e-12:
             best, best_score = calibration, score

@@ -33,10 +33,10 @@ def test_shipped_model_is_calibrated_and_knows_non_digits(shipped):
 
 def test_the_shipped_model_reads_mnist_test_digits(shipped):
     """A fixed 2,000-digit slice of the real test set; the model card measures all 10,000."""
-    from mnist_desk.core.data import load_mnist, resolve_data_root
+    from mnist_desk.core.data import load_mnist
 
     try:
-        test = load_mnist(resolve_data_root(None), test_subset=2000, train=False).test
+        test = load_mnist(test_subset=2000, train=False).test
     except Exception as exc:  # the data folder is optional for the suite
         pytest.skip(f"MNIST not available: {exc}")
     probs = shipped.all_probabilities(test.images.numpy().astype(np.float32) / 255.0)
