@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _printable_stdout()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -221,6 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:  # person-fixable: one line, no traceback; anything else is a bug
         print(f"mnist-desk {command}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def _printable_stdout() -> None:
+    """A file name that is not valid UTF-8 prints escaped (as on stderr) instead of crashing.
+
+    Python decodes such names with lone surrogates, which a strict UTF-8 stdout refuses.
+    """
+    stream = sys.stdout
+    if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="backslashreplace")
 
 
 def _one_line(exc: Exception) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ class Checkpoint:
     def build(self) -> nn.Module:
         """Instantiate the registered model and load the weights, in eval mode."""
         model = build_model(self.model_name, **self.model_args)
+        misfit = weights_misfit(model.state_dict(), self.state_dict)
+        if misfit:
+            raise CheckpointError(
+                f"{self._where()}has weights that do not fit model {self.model_name!r} ({misfit})."
+            )
         try:
             model.load_state_dict(self.state_dict)
         except RuntimeError as exc:
@@ -95,6 +101,27 @@ class Checkpoint:
         }
 
 
+def weights_misfit(expected: dict[str, torch.Tensor], given: dict[str, torch.Tensor]) -> str:
+    """What keeps ``given`` from loading into a model whose state is ``expected``; "" if nothing.
+
+    Torch's own message starts with a line that names no weight; this names the first one.
+    """
+    missing = [k for k in expected if k not in given]
+    extra = [k for k in given if k not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} of its weights are missing, e.g. {missing[0]}")
+        if extra:
+            parts.append(f"{len(extra)} are unknown to it, e.g. {extra[0]}")
+        return "; ".join(parts) + "; saved from another architecture?"
+    for key, tensor in expected.items():
+        shape, saved = list(tensor.shape), list(given[key].shape)
+        if shape != saved:
+            return f"{key} has shape {saved}, the model expects {shape}"
+    return ""
+
+
 def clean_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """State dict without the ``_orig_mod.`` prefix that ``torch.compile`` adds."""
     state = model.state_dict()
@@ -121,9 +148,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path.name} is empty (0 bytes); it is not a checkpoint.")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles on stderr: one line only
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = _explain_load_error(str(exc)) or type(exc).__name__
+        reason = _explain_load_error(exc) or type(exc).__name__
         raise CheckpointError(
             f"{path.name} is not a readable mnist-desk checkpoint (corrupt, truncated or another "
             f"kind of file: {reason})."
@@ -131,8 +160,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return checkpoint_from_payload(payload, path)
 
 
-def _explain_load_error(text: str) -> str:
+def _explain_load_error(exc: Exception) -> str:
     """Torch's load errors are long; say in a few words what they mean for a person."""
+    text = str(exc)
+    if isinstance(exc, KeyError):  # the legacy reader's lookup of a stray first byte ("101")
+        return "it is not a PyTorch file"
     if "Unsupported global" in text:
         return "it holds Python objects beyond plain weights, refused for safety"
     cut_short = ("central directory", "zip archive", "unexpected EOF", "Errno 22", "StreamReader")

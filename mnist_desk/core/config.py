@@ -20,6 +20,8 @@ CHECKPOINT_CRITERIA = ("val", "test", "last")
 
 
 _LABELS = {"lr": "learning rate"}
+# Far beyond any useful MNIST run; a typo like 10**12 would otherwise train "forever".
+MAX_EPOCHS = 10_000
 
 
 class ConfigError(UserError, ValueError):
@@ -93,6 +95,8 @@ class TrainConfig:
             raise ConfigError("Invalid training settings: " + "; ".join(problems) + ".")
         if self.epochs < 1:
             problems.append("epochs must be at least 1")
+        elif self.epochs > MAX_EPOCHS:
+            problems.append(f"epochs must be at most {MAX_EPOCHS:,}")
         if self.batch_size < 1:
             problems.append("batch size must be at least 1")
         if not self.lr > 0:

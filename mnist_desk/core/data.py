@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,19 +62,32 @@ def resolve_data_root(explicit: str | os.PathLike | None = None) -> Path:
     return root
 
 
-def check_raw_files(root: Path) -> list[str]:
-    """Return the problems with the idx files under ``root/MNIST/raw`` (empty when fine)."""
+def check_raw_files(root: Path, train: bool | None = None) -> list[str]:
+    """Return the problems with the idx files under ``root/MNIST/raw`` (empty when fine).
+
+    ``train`` limits the check to one split's two files (evaluation needs only the test
+    files); ``None`` checks all four.
+    """
+    if root.exists() and not root.is_dir():
+        return [f"{root} is a file, not a folder"]
     raw = root / "MNIST" / "raw"
     problems = []
+    prefixes = ("train", "t10k") if train is None else ("train",) if train else ("t10k",)
     for name, size in RAW_FILES.items():
+        if not name.startswith(prefixes):
+            continue
         path = raw / name
         try:
-            actual = path.stat().st_size
+            status = path.stat()
+            actual = status.st_size
         except FileNotFoundError:
             problems.append(f"{name} is missing")
             continue
         except OSError as exc:  # e.g. no permission on raw/
             problems.append(f"{name} cannot be read ({exc.strerror or type(exc).__name__})")
+            continue
+        if not stat.S_ISREG(status.st_mode):  # a folder or a pipe in the file's place
+            problems.append(f"{name} is not a regular file")
             continue
         if actual != size:
             problems.append(f"{name} has {actual} bytes instead of {size}")
@@ -158,10 +172,10 @@ def load_split(
     should_stop: Callable[[], bool] | None = None,
 ) -> MnistSplit:
     """Read one split's two idx files; ``should_stop`` is checked before each file."""
-    problems = check_raw_files(root)
+    problems = check_raw_files(root, train)
     if problems and download and not os.environ.get(OFFLINE_ENV):
         _download(root, train, problems[0])
-        problems = check_raw_files(root)
+        problems = check_raw_files(root, train)
     if problems:
         raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {_fix_hint()}.")
     prefix = "train" if train else "t10k"
@@ -236,7 +250,9 @@ def load_extra_digits(path: str | os.PathLike) -> MnistSplit:
                 )
             images, labels = archive["images"], archive["labels"]
     except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{name} is not a readable .npz file ({exc}).") from None
+        # numpy takes a file of no format it knows for a pickle and says so; not useful here
+        reason = "not a NumPy file" if "pickle" in str(exc) else str(exc)
+        raise DataError(f"{name} is not a readable .npz file ({reason}).") from None
     except AttributeError:  # np.load returned a bare array (.npy), not an archive
         raise DataError(f"{name} is a single array, not an .npz with images and labels.") from None
     problems = _extra_problems(images, labels)

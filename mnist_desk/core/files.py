@@ -129,6 +129,8 @@ def image_format(path: str | os.PathLike) -> str:
 def check_image_target(path: str | os.PathLike) -> None:
     """Before the work: the name has an image extension and its folder can be written."""
     image_format(path)
+    if Path(path).is_dir():
+        raise OutputError(f"Cannot write {path}: it is a folder; give an image file name.")
     check_folder_writable(Path(path).parent)
 
 

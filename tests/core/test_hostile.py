@@ -1,0 +1,166 @@
+"""Hostile inputs found by probing the CLI by hand; each test failed before its fix.
+
+The probes that already behaved (FIFOs, folders, /dev/zero, truncated or NaN checkpoints,
+decompression bombs, bad numbers) are covered by test_cli_faults.py and test_robustness.py.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mnist_desk.cli import main
+from mnist_desk.core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    clean_state_dict,
+    load_checkpoint,
+    save_checkpoint,
+)
+from mnist_desk.core.data import DataError, load_mnist
+from mnist_desk.core.models import build_model
+
+
+def _model(path, num_classes=11, **payload_changes):
+    """A small untrained desknet checkpoint, its payload optionally changed."""
+    args = {"width": 4, "num_classes": num_classes}
+    checkpoint = Checkpoint("desknet", clean_state_dict(build_model("desknet", **args)), args)
+    save_checkpoint(checkpoint, path)
+    if payload_changes:
+        payload = torch.load(path, weights_only=True)
+        payload.update(payload_changes)
+        torch.save(payload, path)
+    return str(path)
+
+
+def _digit_png(path):
+    image = np.zeros((60, 60), np.uint8)
+    image[10:50, 27:33] = 255
+    Image.fromarray(image).save(path)
+    return path
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_a_text_file_named_pt_is_called_not_a_pytorch_file(tmp_path):
+    path = tmp_path / "notes.pt"
+    path.write_text("hello, this is text\n")
+    with pytest.raises(CheckpointError, match="it is not a PyTorch file"):
+        load_checkpoint(path)
+
+
+def test_a_plain_pickle_is_refused_without_torch_warnings(tmp_path):
+    path = tmp_path / "pickled.pt"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(CheckpointError, match="not a PyTorch file"):
+            load_checkpoint(path)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_ten_class_weights_for_an_eleven_class_model_name_the_misfit(tmp_path):
+    ten = clean_state_dict(build_model("desknet", width=4, num_classes=10))
+    path = _model(tmp_path / "ten.pt", state_dict=ten)
+    with pytest.raises(CheckpointError, match=r"classifier\.1\.weight has shape \[10, "):
+        load_checkpoint(path)
+
+
+def test_weights_of_another_architecture_are_named_as_such(tmp_path, capsys):
+    path = _model(tmp_path / "other.pt", model="cnn", model_args={})
+    assert main(["predict", str(_digit_png(tmp_path / "d.png")), "-m", path]) == 2
+    line = _one_error_line(capsys)
+    assert "another architecture" in line and "missing" in line
+
+
+def test_a_file_name_that_is_not_utf8_prints_on_a_strict_utf8_stdout(tmp_path, monkeypatch):
+    name = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xff name.png")
+    _digit_png(name)
+    model = _model(tmp_path / "m.pt")
+    raw = io.BytesIO()
+    strict = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", strict)
+    assert main(["predict", name, "-m", model]) == 0
+    strict.flush()
+    assert b"bad\\udcff name.png: " in raw.getvalue()
+
+
+def test_a_runaway_epoch_count_is_refused(tmp_path, capsys):
+    code = main(["train", "--epochs", str(10**12), "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "epochs must be at most 10,000" in _one_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_image_given_as_extra_digits_is_not_called_a_pickle(tmp_path, mnist_root, capsys):
+    png = _digit_png(tmp_path / "extra.png")
+    out = tmp_path / "run"
+    args = ["train", "--extra-train", str(png), "--data", str(mnist_root), "--out", str(out)]
+    code = main([*args, "--train-subset", "50", "--test-subset", "20", "--device", "cpu"])
+    assert code == 2
+    line = _one_error_line(capsys)
+    assert "not a NumPy file" in line and "pickle" not in line
+
+
+def _test_files_only(tmp_path, mnist_root):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / name).symlink_to(mnist_root / "MNIST" / "raw" / name)
+    return tmp_path / "data"
+
+
+def test_evaluation_needs_only_the_test_files(tmp_path, mnist_root):
+    data = load_mnist(_test_files_only(tmp_path, mnist_root), test_subset=10, train=False)
+    assert len(data.test) == 10
+
+
+def test_training_still_names_the_missing_training_files(tmp_path, mnist_root):
+    with pytest.raises(DataError, match="train-images-idx3-ubyte is missing"):
+        load_mnist(_test_files_only(tmp_path, mnist_root), train_subset=10)
+
+
+def test_a_data_path_that_is_a_file_is_said_once(tmp_path):
+    plain = tmp_path / "mnist.zip"
+    plain.write_bytes(b"PK")
+    with pytest.raises(DataError) as caught:
+        load_mnist(plain, download=False, train=False)
+    assert str(caught.value).count("is a file, not a folder") == 1
+    assert "cannot be read" not in str(caught.value)
+
+
+def test_a_folder_in_place_of_an_idx_file_is_named(tmp_path, mnist_root):
+    data = _test_files_only(tmp_path, mnist_root)
+    labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.unlink()
+    labels.mkdir()
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is not a regular file"):
+        load_mnist(data, download=False, train=False)
+
+
+def test_samples_into_a_folder_named_like_an_image_is_refused_before_loading(
+    tmp_path, monkeypatch, capsys
+):
+    from mnist_desk.core import data
+
+    def no_loading(*_args, **_kwargs):
+        raise AssertionError("the data was loaded before the output was checked")
+
+    monkeypatch.setattr(data, "load_mnist", no_loading)
+    (tmp_path / "grid.png").mkdir()
+    assert main(["samples", "--out", str(tmp_path / "grid.png")]) == 2
+    assert "it is a folder" in _one_error_line(capsys)
