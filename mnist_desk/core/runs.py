@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_desk.core.errors import UserError
+from mnist_desk.core.files import is_regular_file
 from mnist_desk.paths import runs_dir
 
 RUNS_TABLE = "runs.json"
@@ -131,6 +132,8 @@ class RunsTable:
 
     def _read_raw(self) -> tuple[list[Any], list[str]]:
         name = self.path.name
+        if self.path.exists() and not is_regular_file(self.path):  # a FIFO would block forever
+            return [], [f"{name} is not a regular file, so no runs are listed."]
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -161,13 +164,25 @@ class RunsTable:
         """Replace the entry with the same folder, or append one; other entries stay as they are."""
         entry = {**_legacy_view(record), **asdict(record)}
         with self._locked():
-            rows, _ = self._read_raw()
+            rows = self._rows_to_rewrite()
             rows = [r for r in rows if not (isinstance(r, dict) and r.get("out") == record.out)]
             self._write(rows + [entry])
 
+    def _rows_to_rewrite(self) -> list[Any]:
+        """The rows, after moving a table that cannot be read aside (``runs.json.damaged-…``):
+        a new entry must not overwrite the only copy of the older ones."""
+        rows, problems = self._read_raw()
+        if problems:
+            aside = self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}")
+            with suppress(FileNotFoundError):
+                os.replace(self.path, aside)
+        return rows
+
     def remove(self, out: str) -> None:
         with self._locked():
-            rows, _ = self._read_raw()
+            rows, problems = self._read_raw()
+            if problems:
+                return  # nothing can be removed from a table that cannot be read
             kept = [r for r in rows if not (isinstance(r, dict) and r.get("out") == out)]
             if len(kept) != len(rows):
                 self._write(kept)

@@ -572,7 +572,31 @@ def _read_last(run_dir: Path) -> tuple[Checkpoint, dict[str, Any]]:
     state = payload.get("resume")
     if not isinstance(state, dict) or not {"epoch", "optimizer", "rng"} <= state.keys():
         raise CheckpointError(f"{path} lacks the resume state; it cannot be continued.")
+    problem = _resume_state_problem(state)
+    if problem:
+        raise CheckpointError(
+            f"{path} has a damaged resume state ({problem}); it cannot be continued."
+        )
+    payload["train_config"] = checkpoint.train_config  # a damaged one is already dropped
     return checkpoint, payload
+
+
+def _resume_state_problem(state: dict[str, Any]) -> str:
+    """Why the saved state cannot restore a run ("" when it can); checked before any work."""
+    epoch = state["epoch"]
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+        return f"epoch {epoch!r} is not a finished epoch count"
+    history = state.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(m, dict) for m in history):
+        return "its history is not a list of epoch metrics"
+    score = state.get("best_score", -math.inf)
+    if not isinstance(score, int | float) or isinstance(score, bool) or math.isnan(score):
+        return f"best score {score!r} is not a number"
+    if not isinstance(state.get("best_metrics") or {}, dict):
+        return "its best metrics are not a dict"
+    if not isinstance(state["optimizer"], dict) or not isinstance(state["rng"], dict):
+        return "its optimizer or random state is not a dict"
+    return ""
 
 
 def _check_resumable(saved_config: dict, done: int, config: TrainConfig) -> None:
@@ -590,6 +614,18 @@ def _check_resumable(saved_config: dict, done: int, config: TrainConfig) -> None
 
 
 def _restore(run: TrainingRun, state: dict[str, Any]) -> None:
+    try:
+        _restore_states(run, state)
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        # Only the file's content reaches these calls; torch and random say what they lack.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(
+            f"{run.out_dir / LAST_NAME} has a damaged resume state ({first}); "
+            "it cannot be continued."
+        ) from None
+
+
+def _restore_states(run: TrainingRun, state: dict[str, Any]) -> None:
     run.optimizer.load_state_dict(state["optimizer"])
     if run.scheduler is not None and state.get("scheduler") is not None:
         run.scheduler.load_state_dict(state["scheduler"])

@@ -164,3 +164,73 @@ def test_samples_into_a_folder_named_like_an_image_is_refused_before_loading(
     (tmp_path / "grid.png").mkdir()
     assert main(["samples", "--out", str(tmp_path / "grid.png")]) == 2
     assert "it is a folder" in _one_error_line(capsys)
+
+
+def _resumable_run(tmp_path, mnist_root):
+    out = tmp_path / "run"
+    args = ["--arch", "cnn", "--epochs", "1", "--train-subset", "64", "--test-subset", "32"]
+    assert main(["train", *args, "--data", str(mnist_root), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    "damage, phrase",
+    [
+        (lambda state: state.update(epoch="abc"), "epoch 'abc' is not a finished epoch count"),
+        (lambda state: state.update(epoch=-5), "epoch -5 is not"),
+        (lambda state: state.update(history=[1, 2]), "history is not a list"),
+        (lambda state: state.update(best_score="x"), "best score 'x' is not a number"),
+        (lambda state: state.update(rng={"torch": "x"}), "damaged resume state"),
+        (lambda state: state["optimizer"].update(param_groups=[]), "damaged resume state"),
+    ],
+    ids=["epoch-text", "epoch-negative", "history", "best-score", "rng", "optimizer"],
+)
+def test_a_damaged_resume_state_is_one_line(damage, phrase, tmp_path, mnist_root, capsys):
+    out = _resumable_run(tmp_path, mnist_root)
+    payload = torch.load(out / "last.pt", weights_only=True)
+    damage(payload["resume"])
+    torch.save(payload, out / "last.pt")
+    capsys.readouterr()
+    code = main(["train", "--resume", str(out), "--epochs", "2", "--data", str(mnist_root)])
+    assert code == 2
+    assert phrase in _one_error_line(capsys)
+
+
+def test_a_resume_with_a_damaged_train_config_is_one_line(tmp_path, mnist_root, capsys):
+    out = _resumable_run(tmp_path, mnist_root)
+    payload = torch.load(out / "last.pt", weights_only=True)
+    payload["train_config"] = [1]
+    torch.save(payload, out / "last.pt")
+    capsys.readouterr()
+    code = main(["train", "--resume", str(out), "--epochs", "2", "--data", str(mnist_root)])
+    assert code == 2
+    _one_error_line(capsys)
+
+
+def test_a_runs_table_that_is_a_pipe_does_not_block(tmp_path):
+    import threading
+
+    from mnist_desk.core.runs import RunsTable
+
+    os.mkfifo(tmp_path / "runs.json")
+    answers = []
+    reader = threading.Thread(
+        target=lambda: answers.append(RunsTable(tmp_path / "runs.json").load()), daemon=True
+    )
+    reader.start()
+    reader.join(timeout=10)
+    assert answers, "reading runs.json blocked on a pipe"
+    assert answers[0][0] == [] and "not a regular file" in answers[0][1][0]
+
+
+def test_a_damaged_runs_table_is_set_aside_not_overwritten(tmp_path):
+    from mnist_desk.core.runs import RunRecord, RunsTable
+
+    table = RunsTable(tmp_path / "runs.json")
+    damaged = '[{"out": "/runs/a", "model": "cnn", "status": "finished"}, {"out": '
+    table.path.write_text(damaged)
+    table.upsert(RunRecord(str(tmp_path / "new"), "cnn"))
+    records, problems = table.load()
+    assert [r.out for r in records] == [str(tmp_path / "new")] and problems == []
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("runs.json.damaged")]
+    assert len(kept) == 1 and kept[0].read_text() == damaged
