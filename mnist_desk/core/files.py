@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import json
 import os
 import stat
 import tempfile
@@ -148,3 +149,18 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+def read_json_file(path: str | os.PathLike):
+    """The JSON in a plain file; ``ValueError`` for a pipe (it would block) or a bad document.
+
+    Deeply nested brackets make ``json`` recurse until ``RecursionError``: a bad file too.
+    """
+    path = Path(path)
+    if path.exists() and not is_regular_file(path):
+        raise ValueError("it is not a regular file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be read") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnist_desk.core.files import read_json_file
 from mnist_desk.core.preprocess import strokes_to_mnist, to_uint8
 
 
@@ -120,7 +121,7 @@ class MyDigitStore:
     @staticmethod
     def _read(path: Path) -> MyDigit:
         """One digit file, checked field by field: a bad file must fail here, not later."""
-        values = json.loads(path.read_text(encoding="utf-8"))
+        values = read_json_file(path)
         return validate_digit(values, path.stem)
 
     def restore(self, digit: MyDigit) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_desk.core.errors import UserError
-from mnist_desk.core.files import is_regular_file
+from mnist_desk.core.files import is_regular_file, read_json_file
 from mnist_desk.paths import runs_dir
 
 RUNS_TABLE = "runs.json"
@@ -143,7 +143,7 @@ class RunsTable:
             return [], [f"{name} could not be read ({reason}), so no runs are listed."]
         try:
             rows = json.loads(text) if text.strip() else []
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
             return [], [f"{name} is not valid JSON, so no runs are listed."]
         if not isinstance(rows, list):
             return [], [f"{name} holds a {type(rows).__name__}, not a list of runs."]
@@ -335,7 +335,7 @@ def _take_over(lock: Path, stale_pid: int | None) -> None:
 def load_history(out: str | Path) -> list[dict[str, float]]:
     """A run's per-epoch metrics (``history.json``), or [] when it has none readable."""
     try:
-        rows = json.loads((Path(out) / "history.json").read_text(encoding="utf-8"))
+        rows = read_json_file(Path(out) / "history.json")
     except (OSError, ValueError):
         return []
     return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []

@@ -234,3 +234,53 @@ def test_a_damaged_runs_table_is_set_aside_not_overwritten(tmp_path):
     assert [r.out for r in records] == [str(tmp_path / "new")] and problems == []
     kept = [p for p in tmp_path.iterdir() if p.name.startswith("runs.json.damaged")]
     assert len(kept) == 1 and kept[0].read_text() == damaged
+
+
+def _in_thread(work, seconds=10):
+    """``work()``'s answer, or a failure when it blocks (a pipe opened for reading)."""
+    import threading
+
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    assert answers, "the read blocked"
+    return answers[0]
+
+
+def test_a_pipe_among_my_digits_is_skipped_not_waited_on(tmp_path):
+    from mnist_desk.core.my_digits import MyDigitStore
+
+    store = MyDigitStore(tmp_path / "my_digits")
+    kept = store.add([[(10.0, 10.0), (10.0, 90.0)]], 8.0, 1)
+    os.mkfifo(store.folder / "pipe.json")
+    digits, problems = _in_thread(store.load)
+    assert [d.id for d in digits] == [kept.id]
+    assert problems == ["pipe.json (it is not a regular file)"]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_json_is_a_damaged_file_not_a_crash(tmp_path):
+    from mnist_desk.core.my_digits import MyDigitStore
+    from mnist_desk.core.runs import RunsTable, load_history
+
+    store = MyDigitStore(tmp_path / "my_digits")
+    store.folder.mkdir()
+    (store.folder / "deep.json").write_text(DEEP)
+    assert store.load() == ([], ["deep.json (it is nested too deeply to be read)"])
+    (tmp_path / "runs.json").write_text(DEEP)
+    assert RunsTable(tmp_path / "runs.json").load() == (
+        [],
+        ["runs.json is not valid JSON, so no runs are listed."],
+    )
+    (tmp_path / "history.json").write_text(DEEP)
+    assert load_history(tmp_path) == []
+
+
+def test_a_history_that_is_a_pipe_reads_as_none(tmp_path):
+    from mnist_desk.core.runs import load_history
+
+    os.mkfifo(tmp_path / "history.json")
+    assert _in_thread(lambda: load_history(tmp_path)) == []
