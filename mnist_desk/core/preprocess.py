@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -280,10 +281,21 @@ def read_image_file(path: str | os.PathLike, reader):
         raise ImageError(f"{os.path.basename(name)}: {exc}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{os.path.basename(name)} is not an image Pillow can read") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{os.path.basename(name)} is too large to open safely") from None
+    except Image.DecompressionBombError as exc:
+        size = _bomb_size(str(exc))
+        raise ImageError(f"{os.path.basename(name)} is too large to open safely{size}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{os.path.basename(name)} could not be read ({exc})") from None
+
+
+def _bomb_size(message: str) -> str:
+    """The image's size and Pillow's limit, from its refusal, so the person sees why."""
+    counts = re.findall(
+        r"(\d+) pixels", message
+    )  # "Image size (N pixels) exceeds limit of M pixels"
+    if len(counts) != 2:
+        return ""
+    return f" ({int(counts[0]):,} pixels; images up to {int(counts[1]):,} pixels are read)"
 
 
 def to_uint8(image28: np.ndarray) -> np.ndarray:

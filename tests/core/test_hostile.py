@@ -284,3 +284,12 @@ def test_a_history_that_is_a_pipe_reads_as_none(tmp_path):
 
     os.mkfifo(tmp_path / "history.json")
     assert _in_thread(lambda: load_history(tmp_path)) == []
+
+
+def test_an_image_too_large_to_open_says_how_large(tmp_path, monkeypatch):
+    from mnist_desk.core.preprocess import ImageError, load_image_as_mnist
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 50×50 image plays the bomb
+    path = _digit_png(tmp_path / "huge.png")
+    with pytest.raises(ImageError, match=r"3,600 pixels; images up to 2,000 pixels are read"):
+        load_image_as_mnist(path)
