@@ -170,12 +170,18 @@ def load_split(
     train: bool,
     download: bool = True,
     should_stop: Callable[[], bool] | None = None,
+    check_all: bool = False,
 ) -> MnistSplit:
-    """Read one split's two idx files; ``should_stop`` is checked before each file."""
-    problems = check_raw_files(root, train)
+    """Read one split's two idx files; ``should_stop`` is checked before each file.
+
+    ``check_all`` checks all four files first, so a run that needs both splits names every
+    missing file at once; otherwise only this split's files must be there (evaluation).
+    """
+    which = None if check_all else train
+    problems = check_raw_files(root, which)
     if problems and download and not os.environ.get(OFFLINE_ENV):
         _download(root, train, problems[0])
-        problems = check_raw_files(root, train)
+        problems = check_raw_files(root, which)
     if problems:
         raise DataError(f"MNIST in {root} is unusable: {'; '.join(problems)}; {_fix_hint()}.")
     prefix = "train" if train else "t10k"
@@ -210,7 +216,9 @@ def load_mnist(
     ``train`` is then empty). ``should_stop`` is checked between files.
     """
     root = resolve_data_root(data)
-    test = load_split(root, train=False, download=download, should_stop=should_stop)
+    test = load_split(
+        root, train=False, download=download, should_stop=should_stop, check_all=train
+    )
     test = test.subset(test_subset)
     if not train:
         empty = MnistSplit(test.images[:0], test.labels[:0])
