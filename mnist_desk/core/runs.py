@@ -133,7 +133,7 @@ class RunsTable:
     def _read_raw(self) -> tuple[list[Any], list[str]]:
         name = self.path.name
         if self.path.exists() and not is_regular_file(self.path):  # a FIFO would block forever
-            return [], [f"{name} is not a regular file, so no runs are listed."]
+            return [], [f"{name} could not be read (not a regular file), so no runs are listed."]
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
