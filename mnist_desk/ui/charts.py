@@ -81,17 +81,26 @@ class ProbabilityBars(pg.PlotWidget):
         for label in self._labels:
             label.hide()
             self.addItem(label)
+        # An empty pad shows a sentence, not ten empty rows: a row of zero bars (or a dash)
+        # reads as data on a first look.
+        self._empty_text = pg.TextItem("", color=text, anchor=(0.5, 0.5))
+        self._empty_text.hide()
+        self.addItem(self._empty_text)
         self.values: list[tuple[int, float]] = []
         self._with_numbers = True
         self._inside: list[tuple[bool, str] | None] = [None] * 10
         self._shown_k = -1
 
     def restyle(self) -> None:
-        self.set_top_k(self.values, self._with_numbers)
+        if self.empty_message():
+            self.show_empty(self.empty_message())
+        else:
+            self.set_top_k(self.values, self._with_numbers)
 
     def set_top_k(self, ranked: list[tuple[int, float]], numbers: bool = True) -> None:
         self.values = list(ranked)
         self._with_numbers = numbers
+        self._empty_text.hide()
         n = len(ranked)
         ys = list(range(n - 1, -1, -1))
         widths = [p for _, p in ranked]
@@ -120,9 +129,20 @@ class ProbabilityBars(pg.PlotWidget):
             else:
                 label.hide()
 
-    def show_empty(self) -> None:
-        """All ten digits at 0, so an empty pad still shows what the chart will hold."""
-        self.set_top_k([(d, 0.0) for d in range(10)], numbers=False)
+    def show_empty(self, message: str = "Draw a digit to see its probabilities.") -> None:
+        """No bars and no digit ticks, only ``message`` in the middle of the chart."""
+        self.set_top_k([])
+        self.setYRange(0, 1, padding=0)
+        self._shown_k = -1  # the next answer sets its own range again
+        _, text = _theme_colours()
+        self._empty_text.setColor(QColor(text.red(), text.green(), text.blue(), 150))
+        self._empty_text.setText(message)
+        self._empty_text.setPos(0.5, 0.5)
+        self._empty_text.show()
+
+    def empty_message(self) -> str:
+        """The sentence shown instead of bars ("" while bars are shown)."""
+        return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
 
 
 class CurvesPlot(pg.PlotWidget):

@@ -339,7 +339,7 @@ class PadTab(QWidget):
         self.last_probs = None
         self.last_not_digit = 0.0
         self.last_image = None
-        self.digit_label.setText("–")
+        self.digit_label.setText("")  # a dash at this size looked like one more bar
         self.state_label.setText(
             "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
         )
@@ -428,8 +428,9 @@ class PadTab(QWidget):
         self.number_source = source  # a file's name: its boxes are not on the pad
         self.number_strip.set_reading(reading)
         if reading is None or not reading.digits:
-            self.digit_label.setText("–")
+            self.digit_label.setText("")
             self.state_label.setText("Write a number, left to right (up to 12 digits).")
+            self.bars.show_empty("Write a number to see each digit's probabilities.")
             self.canvas.set_boxes([])
             return
         self._set_number_font(len(reading.digits))

@@ -68,8 +68,9 @@ def test_undo_redo_and_eraser_work_per_stroke(qtbot, make_window):
     qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
     wait_for_number(qtbot, window, "40")
     qtbot.keyClick(canvas, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
-    assert canvas._boxes == []
+    qtbot.waitUntil(lambda: window.pad.last_number is None)
+    assert window.pad.digit_label.text() == "" and canvas._boxes == []
+    assert "Write a number" in window.pad.bars.empty_message()
 
 
 def test_number_mode_is_remembered_and_digit_mode_is_unchanged(qtbot, make_window):

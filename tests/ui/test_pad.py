@@ -25,12 +25,18 @@ def test_drawing_with_the_mouse_is_read(qtbot, make_window, digit):
 
 def test_empty_canvas_gives_no_prediction_and_no_error(qtbot, make_window):
     window = make_window()
+    bars = window.pad.bars
+    assert "Draw a digit" in bars.empty_message()  # a fresh window says what to do
     draw_digit(qtbot, window.pad.canvas, 4)
     wait_for_digit(qtbot, window, "4")
-    window.clear_action.trigger()
-    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
-    assert window.pad.last_probs is None
-    assert window.pad.bars.values == [(d, 0.0) for d in range(10)]  # the ten digits at 0
+    assert bars.empty_message() == "" and bars.values[0][0] == 4
+    qtbot.mouseClick(window.pad.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pad.last_probs is None)
+    # An empty state, not data: no big digit or dash, no bars, no digit ticks, one sentence.
+    assert window.pad.digit_label.text() == ""
+    assert bars.values == [] and "Draw a digit" in bars.empty_message()
+    assert bars.getAxis("left")._tickLevels == [[]]
+    assert "Draw a digit" in window.pad.state_label.text()
     assert not window.pad.error_label.isVisible()
 
 
