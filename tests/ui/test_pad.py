@@ -274,7 +274,22 @@ def test_about_and_model_card_name_the_model(qtbot, make_window):
 
     QTimer.singleShot(200, read_about)
     window.show_about()
-    assert seen and "desknet" in seen[0]
+    assert seen and "desknet" in seen[0] and "(raw, before calibration)" in seen[0]
+
+
+def test_the_status_bar_says_which_test_accuracy_it_shows(qtbot, make_window, shipped_checkpoint):
+    """The shipped checkpoint stores its raw accuracy; the card's figure is after calibration.
+    The status line must not pass one off as the other."""
+    from mnist_desk.core.checkpoint import load_checkpoint
+
+    stored = load_checkpoint(shipped_checkpoint)
+    assert stored.calibration  # the shipped model is calibrated: the two figures differ
+    window = make_window()
+    raw = f"{stored.metrics['test_acc'] * 100:.2f}%"
+    assert window.model_status.text() == f"Model: desknet · MNIST test {raw} (raw, before " + (
+        "calibration) · CPU"
+    )
+    assert "after calibration" in window.model_status.toolTip()
 
 
 def _first_table_row(browser):
