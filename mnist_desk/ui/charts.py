@@ -25,15 +25,6 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis.setTextPen(text)
         # Epochs 1..3 must not read as "epoch (x0.001)": no SI-prefix rescaling of any axis.
         axis.enableAutoSIPrefix(False)
-    legend = plot.plotItem.legend
-    if legend is not None:
-        translucent = QColor(background)
-        translucent.setAlpha(200)
-        legend.setBrush(translucent)
-        legend.setPen(text)
-        legend.setLabelTextColor(text)
-        for _sample, label in legend.items:
-            label.setText(label.text, color=text)
 
 
 def restyle_charts(root: QWidget) -> None:
@@ -42,6 +33,8 @@ def restyle_charts(root: QWidget) -> None:
         _style_plot(plot)
         if isinstance(plot, ProbabilityBars):
             plot.restyle()
+        elif isinstance(plot, CurvesPlot):
+            plot.update_title()
 
 
 def _static_plot(plot: pg.PlotWidget) -> None:
@@ -145,6 +138,16 @@ class ProbabilityBars(pg.PlotWidget):
         return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
 
 
+class _EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: ticks at 1, 2, 3…, never at 1.5 (per-batch points still sit
+    between them)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph's names)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
 class CurvesPlot(pg.PlotWidget):
     """Per-epoch curves for named series (train/val/test), plus an optional per-batch trace."""
 
@@ -152,29 +155,55 @@ class CurvesPlot(pg.PlotWidget):
     FAINT = "#9ca3af"  # per-batch traces
 
     def __init__(self, title: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setTitle(title)
-        # The legend sits in the top-right corner on a translucent background, and the y range
-        # keeps a band as tall as the legend free of data: it never hides a curve.
-        legend = self.addLegend(offset=(-4, 4), colCount=2, verSpacing=-8, labelTextSize="8pt")
-        legend.hide()
-        legend.geometryChanged.connect(self._fit_y)
-        self.plotItem.vb.sigResized.connect(self._fit_y)
+        super().__init__(parent, axisItems={"bottom": _EpochAxis("bottom")})
+        # The legend is a line of coloured names in the title row, outside the plotted area:
+        # a legend box inside it hid the curves whenever they ran through its corner.
+        self._title = title
+        self._legend: dict[str, str] = {}  # series → colour, in the order they appeared
         _style_plot(self)
+        self.update_title()
         self.getAxis("bottom").setLabel("epoch")
         self.showGrid(x=True, y=True, alpha=0.2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[list[float], list[float]]] = {}
+
+    def update_title(self) -> None:
+        """The title and the legend entries in the theme's text colour, in the largest of
+        three font sizes that fits the chart's width."""
+        _, text = _theme_colours()
+        entries = [
+            f'<span style="color:{colour}">━&nbsp;{self._shown_name(name)}</span>'
+            for name, colour in self._legend.items()
+        ]
+        html = (
+            f'<span style="color:{text.name()}"><b>{self._title}</b></span>&nbsp;&nbsp;&nbsp;'
+            + "&nbsp;&nbsp;".join(entries)
+        )
+        label = self.plotItem.titleLabel
+        for size in ("9pt", "8pt", "7pt"):
+            self.setTitle(html, size=size)
+            if label.item.boundingRect().width() <= self.width() - 8:
+                break
+
+    @staticmethod
+    def _shown_name(series: str) -> str:
+        return "per batch" if series.startswith("batch") else series
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if getattr(self, "_legend", None):  # (pyqtgraph resizes before __init__ has ended)
+            self.update_title()
+
+    def legend_entries(self) -> list[str]:
+        return list(self._legend)
 
     def clear_data(self) -> None:
         for curve in self._curves.values():
             self.removeItem(curve)
         self._curves = {}
         self.data = {}
-        legend = self.plotItem.legend
-        if legend is not None:
-            legend.clear()
-            legend.hide()  # an empty legend is a stray little box in the corner
+        self._legend = {}
+        self.update_title()
 
     def append(self, series: str, x: float, y: float) -> None:
         xs, ys = self.data.setdefault(series, ([], []))
@@ -192,23 +221,19 @@ class CurvesPlot(pg.PlotWidget):
                 symbol=symbol,
                 symbolSize=5,
                 symbolBrush=colour,
-                name=series,
             )
+            self._legend[series] = colour
+            self.update_title()
         self._curves[series].setData(xs, ys)
-        self.plotItem.legend.show()
         self._fit_y()
 
-    def _fit_y(self, *_args) -> None:
+    def _fit_y(self) -> None:
         values = [y for _, ys in self.data.values() for y in ys if np.isfinite(y)]
         if not values:
             return
         low, high = min(values), max(values)
         span = max(high - low, 1e-6)
-        legend, height = self.plotItem.legend, self.plotItem.vb.height()
-        band = legend.boundingRect().height() + 10 if legend.isVisible() else 0
-        share = min(band / height, 0.6) if height > 0 else 0.35
-        top = high + 0.03 * span + share * span / (1 - share)
-        self.setYRange(low - 0.05 * span, top, padding=0)
+        self.setYRange(low - 0.05 * span, high + 0.05 * span, padding=0)
 
 
 class HeatMap(pg.PlotWidget):
