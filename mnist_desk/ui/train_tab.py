@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -41,7 +42,29 @@ from mnist_desk.ui.charts import CurvesPlot, export_png
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
 
-TABLE_COLUMNS = ("run", "model", "status", "epochs", "best test acc", "val acc", "created")
+TABLE_COLUMNS = ("run", "model", "status", "epochs", "test acc", "val acc", "created")
+COLUMN_TIPS = (
+    "The run's folder (hover a name for its full path).",
+    "The model architecture.",
+    "done, running, cancelled or failed.",
+    "Epochs done / epochs asked for.",
+    "Test accuracy of the checkpoint kept as best.pt.",
+    "Validation accuracy of that checkpoint.",
+    "When the run started.",
+)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # what a column sorts by, when not its text
+
+
+class _SortedItem(QTableWidgetItem):
+    """A cell that sorts by its sort key (a number, an ISO time), not its text: "100.00%"
+    after "87.50%", "10/10" after "4/4"."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if mine is None or theirs is None or type(mine) is not type(theirs):
+            return self.text() < other.text()
+        return mine < theirs
+
 
 # TrainConfig fields the form leaves out on purpose, each with its reason. A test fails when a
 # field is neither in the form nor here, so a new training option cannot be forgotten.
@@ -239,6 +262,18 @@ class TrainTab(QWidget):
         self.log.setMaximumBlockCount(2000)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        # Fit the width, never scroll sideways: the name takes what the short columns leave
+        # and is cut in the middle (model and time stay readable), whole in its tooltip.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()  # row numbers say nothing here
         self.table.setToolTip(
             "Every run, from this window or mnist-desk train. Select one to see its curves; "
             "double-click (or Use on the pad) to read your drawings with it."
@@ -678,20 +713,27 @@ class TrainTab(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.records))
         for r, record in enumerate(self.records):
-            cells = (
-                record.name,
-                record.model,
-                "done" if record.status == "finished" else record.status,
-                f"{record.epochs_done}/{record.epochs}",
-                _percent(record.test_acc),
-                _percent(record.val_acc),
-                record.created.replace("T", " "),
+            created = record.created.replace("T", " ")
+            cells = (  # (shown text, sort key, tooltip)
+                (record.name, record.name, f"{record.name}\n{record.best_path or record.out}"),
+                (record.model, record.model, record.model),
+                ("done" if record.status == "finished" else record.status, record.status, ""),
+                (
+                    f"{record.epochs_done}/{record.epochs}",
+                    (record.epochs_done, record.epochs),
+                    "",
+                ),
+                (_percent(record.test_acc), _sort_number(record.test_acc), ""),
+                (_percent(record.val_acc), _sort_number(record.val_acc), ""),
+                (_short_time(created), created, created),  # the year and seconds: tooltip
             )
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+            for c, (text, key, tip) in enumerate(cells):
+                item = _SortedItem(text)
+                item.setData(SORT_ROLE, key)
+                if tip:
+                    item.setToolTip(tip)
                 if c == 0:
                     item.setData(Qt.ItemDataRole.UserRole, record.out)
-                    item.setToolTip(record.best_path or record.out)
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
         self.table.clearSelection()
@@ -700,7 +742,6 @@ class TrainTab(QWidget):
                 if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == chosen:
                     self.table.selectRow(r)
         self.table.blockSignals(False)
-        self.table.resizeColumnsToContents()
         self._update_buttons()
 
     def _browse_data(self) -> None:
@@ -753,3 +794,12 @@ class TrainTab(QWidget):
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
+
+
+def _sort_number(value: float | None) -> float:
+    return -1.0 if value is None else float(value)  # runs with no score yet sort lowest
+
+
+def _short_time(created: str) -> str:
+    """ "2026-11-26 02:58:59" → "11-26 02:58": enough to tell runs apart, narrow."""
+    return created[5:16] if len(created) >= 16 else created

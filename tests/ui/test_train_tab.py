@@ -3,12 +3,13 @@ import json
 import shutil
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mnist_desk.core.config import TrainConfig
 from mnist_desk.core.runs import RunRecord, default_runs_table
 from mnist_desk.paths import runs_dir
+from mnist_desk.ui.train_tab import TABLE_COLUMNS
 from tests.ui.conftest import draw_digit
 
 
@@ -279,3 +280,38 @@ def test_the_status_says_loading_from_the_start_click_until_the_first_batch(
     assert phases[0] == ("start", "Epoch 1/1: first batch…")
     assert all(text.startswith("Epoch 1/1 · ") for kind, text in phases[1:] if kind == "batch")
     assert tab.speed_label.text() == "Finished"
+
+
+def test_the_runs_table_fits_a_narrow_window_and_sorts_by_value(
+    qtbot, make_window, shipped_checkpoint
+):
+    """At the minimum width no column scrolls out of sight: the long name is cut in the
+    middle, whole in its tooltip; the accuracy column sorts as numbers, not as text."""
+    long_name = "desknet-a-rather-long-run-name-from-the-command-line-20261126-025859"
+    _fake_run(long_name, shipped_checkpoint, 0.875)
+    _fake_run("cnn-short", shipped_checkpoint, 1.0)
+    window = make_window()
+    window.resize(window.MINIMUM_SIZE)
+    qtbot.waitUntil(lambda: window.size() == window.MINIMUM_SIZE)
+    tab = window.train_tab
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    qtbot.wait(100)
+    table, header = tab.table, tab.table.horizontalHeader()
+    last = table.columnCount() - 1
+    assert header.sectionPosition(last) + header.sectionSize(last) <= table.viewport().width()
+    assert header.sectionSize(0) >= 80  # the name keeps a readable share
+    for column in range(1, table.columnCount()):  # the short columns are never cut
+        assert header.sectionSize(column) >= header.sectionSizeHint(column) - 1
+    row = next(r for r in range(2) if table.item(r, 0).text() == long_name)
+    assert long_name in table.item(row, 0).toolTip()
+    assert table.fontMetrics().horizontalAdvance(long_name) > header.sectionSize(0)  # so: cut
+    accuracy = TABLE_COLUMNS.index("test acc")
+    qtbot.mouseClick(  # a person's click on the header sorts by it
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(accuracy) + 10, header.height() // 2),
+    )
+    shown = [table.item(r, accuracy).text() for r in range(2)]
+    ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    assert shown == (["87.50%", "100.00%"] if ascending else ["100.00%", "87.50%"])
