@@ -238,6 +238,11 @@ class TrainTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Room for the form beside its vertical scroll bar: without it the bar covered the
+        # buttons' right edges (no sideways scrolling to reveal them).
+        scroll.setMinimumWidth(
+            left_widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
         # The run's progress, phase and errors stay below the form, never scrolled out of
         # sight: at the minimum size the form needs its scroll bar.
         left_panel = QWidget()

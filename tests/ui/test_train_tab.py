@@ -282,7 +282,7 @@ def test_the_status_says_loading_from_the_start_click_until_the_first_batch(
     assert tab.speed_label.text() == "Finished"
 
 
-def test_the_runs_table_fits_a_narrow_window_and_sorts_by_value(
+def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
     qtbot, make_window, shipped_checkpoint
 ):
     """At the minimum width no column scrolls out of sight: the long name is cut in the
@@ -297,6 +297,8 @@ def test_the_runs_table_fits_a_narrow_window_and_sorts_by_value(
     bar = window.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
     qtbot.wait(100)
+    for button in (tab.start_button, tab.cancel_button, tab.use_button, tab.resume_button):
+        assert button.visibleRegion().boundingRect() == button.rect(), button.text()  # whole
     table, header = tab.table, tab.table.horizontalHeader()
     last = table.columnCount() - 1
     assert header.sectionPosition(last) + header.sectionSize(last) <= table.viewport().width()
