@@ -35,6 +35,7 @@ def restyle_charts(root: QWidget) -> None:
             plot.restyle()
         elif isinstance(plot, CurvesPlot):
             plot.update_title()
+            plot.show_empty(plot._empty_text.textItem.toPlainText())
 
 
 def _static_plot(plot: pg.PlotWidget) -> None:
@@ -166,6 +167,24 @@ class CurvesPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[list[float], list[float]]] = {}
+        # Empty axes from 0 to 1 look like a finished run that learned nothing: say why empty.
+        self._empty_text = pg.TextItem("", anchor=(0.5, 0.5))
+        self.addItem(self._empty_text, ignoreBounds=True)
+        self.show_empty()
+
+    def show_empty(self, message: str = "Start a run, or select one below.") -> None:
+        _, text = _theme_colours()
+        self._empty_text.setColor(QColor(text.red(), text.green(), text.blue(), 150))
+        self._empty_text.setText(message)
+        if self.data:
+            return
+        self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.enableAutoRange(axis="x")  # the next run's epochs set the x range again
+        self._empty_text.setPos(0.5, 0.5)
+        self._empty_text.show()
+
+    def empty_message(self) -> str:
+        return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
 
     def update_title(self) -> None:
         """The title and the legend entries in the theme's text colour, in the largest of
@@ -204,6 +223,7 @@ class CurvesPlot(pg.PlotWidget):
         self.data = {}
         self._legend = {}
         self.update_title()
+        self.show_empty()
 
     def append(self, series: str, x: float, y: float) -> None:
         xs, ys = self.data.setdefault(series, ([], []))
@@ -224,6 +244,7 @@ class CurvesPlot(pg.PlotWidget):
             )
             self._legend[series] = colour
             self.update_title()
+            self._empty_text.hide()
         self._curves[series].setData(xs, ys)
         self._fit_y()
 

@@ -287,6 +287,8 @@ class TrainTab(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
+        newest_first = Qt.SortOrder.DescendingOrder
+        self.table.sortByColumn(TABLE_COLUMNS.index("created"), newest_first)
         self.table.cellDoubleClicked.connect(self._use_row)
         self.table.itemSelectionChanged.connect(self._on_selection)
 

@@ -308,6 +308,11 @@ def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
     row = next(r for r in range(2) if table.item(r, 0).text() == long_name)
     assert long_name in table.item(row, 0).toolTip()
     assert table.fontMetrics().horizontalAdvance(long_name) > header.sectionSize(0)  # so: cut
+    assert header.sortIndicatorSection() == TABLE_COLUMNS.index("created")  # newest first
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert tab.loss_plot.empty_message() == "Start a run, or select one below."
+    _click_row(qtbot, table, 0)  # a run's curves replace the empty charts' sentence
+    assert tab.loss_plot.empty_message() == "" and tab.loss_plot.data
     accuracy = TABLE_COLUMNS.index("test acc")
     qtbot.mouseClick(  # a person's click on the header sorts by it
         header.viewport(),
