@@ -430,7 +430,7 @@ class PadTab(QWidget):
         if reading is None or not reading.digits:
             self.digit_label.setText("")
             self.state_label.setText("Write a number, left to right (up to 12 digits).")
-            self.bars.show_empty("Write a number to see each digit's probabilities.")
+            self.bars.show_empty("Each digit's probabilities appear here.")
             self.canvas.set_boxes([])
             return
         self._set_number_font(len(reading.digits))

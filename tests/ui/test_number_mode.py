@@ -70,7 +70,7 @@ def test_undo_redo_and_eraser_work_per_stroke(qtbot, make_window):
     qtbot.keyClick(canvas, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.pad.last_number is None)
     assert window.pad.digit_label.text() == "" and canvas._boxes == []
-    assert "Write a number" in window.pad.bars.empty_message()
+    assert window.pad.bars.empty_message() == "Each digit's probabilities appear here."
 
 
 def test_number_mode_is_remembered_and_digit_mode_is_unchanged(qtbot, make_window):
