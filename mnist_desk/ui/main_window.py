@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, 10000)
             return
         keep = "the previous model is still in use" if self.model_info else "no model is loaded"
-        text = f"Could not load the model: {message.rstrip('.')} ({keep})."
+        text = f"Could not load the model: {message.rstrip('.')}; {keep}."  # no 2nd bracket
         self.loading_model_path = None
         self.pad.show_error(text)
         self.statusBar().showMessage(text, 10000)
