@@ -568,6 +568,15 @@ class TrainTab(QWidget):
             self.log.appendPlainText(f"Could not update the runs table: {exc}")
         self.refresh_table(select=config.out)
 
+    def _show_epochs_done(self, done: int, total: int) -> None:
+        """The running run's row counts its epochs as they end (it said 0/N until the end)."""
+        column = TABLE_COLUMNS.index("epochs")
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == self._config.out:
+                item = self.table.item(row, column)
+                item.setText(f"{done}/{total}")
+                item.setData(SORT_ROLE, (done, total))
+
     def _run_over(self) -> None:
         self.job = None
         self.start_button.setEnabled(True)
@@ -600,6 +609,7 @@ class TrainTab(QWidget):
         if event.kind == "epoch":
             m = event.epoch_metrics
             self._plot_epoch(m)
+            self._show_epochs_done(event.epoch, event.epochs)
             parts = [f"epoch {event.epoch}: train loss {m['train_loss']:.4f}"]
             if "val_acc" in m:
                 parts.append(f"val acc {m['val_acc'] * 100:.2f}%")

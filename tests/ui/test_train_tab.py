@@ -100,6 +100,8 @@ def test_cancel_stops_within_a_second_and_keeps_a_checkpoint(qtbot, make_window,
     tab = window.train_tab
     tab.start(_quick_config(mnist_root, epochs=50, train_subset=600, test_subset=200))
     qtbot.waitUntil(lambda: "test" in tab.acc_plot.data, timeout=120000)  # one epoch done
+    epochs = tab.table.item(0, TABLE_COLUMNS.index("epochs")).text()  # the row keeps count
+    assert tab.table.rowCount() == 1 and epochs.endswith("/50") and epochs != "0/50"
     with qtbot.waitSignal(tab.run_ended, timeout=5000):
         started = time.perf_counter()
         qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
