@@ -514,6 +514,9 @@ class TrainTab(QWidget):
         self._show_error("")
         self.loss_plot.clear_data()
         self.acc_plot.clear_data()
+        # While the run loads and trains its first epoch, the charts say what is coming.
+        self.loss_plot.show_empty("The loss appears after the first batches.")
+        self.acc_plot.show_empty("Accuracies appear as each epoch ends.")
         self.progress.setValue(0)
         self._started = time.perf_counter()
         self._smoothed_loss = None

@@ -82,6 +82,7 @@ def test_a_run_from_the_tab_finishes_and_its_checkpoint_predicts(qtbot, make_win
     with qtbot.waitSignal(tab.run_ended, timeout=180000):
         assert tab.start(_quick_config(mnist_root))
         assert not tab.start(_quick_config(mnist_root))  # only one run at a time
+        assert tab.acc_plot.empty_message() == "Accuracies appear as each epoch ends."
     assert "batch (smoothed)" in tab.loss_plot.data and "test" in tab.acc_plot.data
     assert tab.start_button.isEnabled() and tab.table.rowCount() == 1
     assert tab.table.item(0, 2).text() == "done"
