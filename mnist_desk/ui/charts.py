@@ -171,11 +171,17 @@ class CurvesPlot(pg.PlotWidget):
         self._empty_text = pg.TextItem("", anchor=(0.5, 0.5))
         self.addItem(self._empty_text, ignoreBounds=True)
         self.show_empty()
+        self.plotItem.vb.sigResized.connect(self._on_view_resized)
 
     def show_empty(self, message: str = "Start a run, or select one below.") -> None:
         _, text = _theme_colours()
-        self._empty_text.setColor(QColor(text.red(), text.green(), text.blue(), 150))
-        self._empty_text.setText(message)
+        faint = QColor(text.red(), text.green(), text.blue(), 150)
+        # Centred and wrapped to the plotted area: a long sentence never runs off a narrow chart.
+        self._empty_text.setHtml(
+            f'<div style="text-align:center; color:{faint.name(QColor.NameFormat.HexArgb)}">'
+            f"{message}</div>"
+        )
+        self._wrap_empty_text()
         if self.data:
             return
         self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
@@ -186,32 +192,47 @@ class CurvesPlot(pg.PlotWidget):
     def empty_message(self) -> str:
         return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
 
+    def _wrap_empty_text(self) -> None:
+        width = self.plotItem.vb.width()
+        self._empty_text.textItem.setTextWidth(max(width - 16, 60) if width > 0 else -1)
+
     def update_title(self) -> None:
-        """The title and the legend entries in the theme's text colour, in the largest of
-        three font sizes that fits the chart's width."""
+        """The title and the legend entries in the theme's text colour: on one line in the
+        largest size that fits above the plotted area, else on two lines in a small size."""
         _, text = _theme_colours()
         entries = [
             f'<span style="color:{colour}">━&nbsp;{self._shown_name(name)}</span>'
             for name, colour in self._legend.items()
         ]
-        html = (
-            f'<span style="color:{text.name()}"><b>{self._title}</b></span>&nbsp;&nbsp;&nbsp;'
-            + "&nbsp;&nbsp;".join(entries)
+        title = f'<span style="color:{text.name()}"><b>{self._title}</b></span>'
+        one_line = "&nbsp;&nbsp;".join([title, *entries])
+        half = (len(entries) + 1) // 2
+        two_lines = (
+            "&nbsp;&nbsp;".join([title, *entries[:half]])
+            + "<br>"
+            + "&nbsp;&nbsp;".join(entries[half:])
         )
         label = self.plotItem.titleLabel
-        for size in ("9pt", "8pt", "7pt"):
+        # The title row spans the plotted area's column only (not the axis beside it).
+        room = self.plotItem.vb.width() or self.width() - 60
+        for html, size in ((one_line, "9pt"), (one_line, "8pt"), (two_lines, "7pt")):
             self.setTitle(html, size=size)
-            if label.item.boundingRect().width() <= self.width() - 8:
+            if label.item.boundingRect().width() <= room:
                 break
+
+    def title_fits(self) -> bool:
+        """The whole title line(s) fit above the plotted area."""
+        item = self.plotItem.titleLabel.item
+        return item.boundingRect().width() <= self.plotItem.vb.width() + 1
 
     @staticmethod
     def _shown_name(series: str) -> str:
         return "per batch" if series.startswith("batch") else series
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if getattr(self, "_legend", None):  # (pyqtgraph resizes before __init__ has ended)
+    def _on_view_resized(self, *_args) -> None:
+        if self._legend:
             self.update_title()
+        self._wrap_empty_text()
 
     def legend_entries(self) -> list[str]:
         return list(self._legend)

@@ -52,17 +52,19 @@ def test_legends_do_not_cover_the_curves(qtbot):
         assert title.isVisible() and not title.sceneBoundingRect().intersects(area)
         text = title.item.toPlainText()
         assert all(name in text for name in ("train", "val", "test"))
-        # the whole legend line fits the chart's width (nothing cut at the right)
-        assert title.item.boundingRect().width() <= plot.width()
+        assert plot.title_fits()  # the whole legend fits above the plot, nothing cut
         (x0, x1), (y0, y1) = plot.plotItem.vb.viewRange()
         for xs, ys in plot.data.values():  # every point is in view
             assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in zip(xs, ys, strict=True))
     ticks = accuracy.getAxis("bottom").tickValues(*accuracy.plotItem.vb.viewRange()[0], 250)
     assert all(float(v).is_integer() for _spacing, values in ticks for v in values)  # epochs
-    _shown(qtbot, loss, 200, 160)  # narrower still: a smaller font, still whole
-    assert loss.plotItem.titleLabel.item.boundingRect().width() <= loss.width()
+    _shown(qtbot, loss, 190, 160)  # narrower still (a 960 px window): two small lines
+    assert loss.title_fits()
     loss.clear_data()
     assert loss.legend_entries() == [] and "train" not in loss.plotItem.titleLabel.text
+    loss.show_empty("The loss appears after the first batches.")  # wrapped inside the plot
+    qtbot.wait(20)
+    assert loss.plotItem.vb.sceneBoundingRect().contains(loss._empty_text.sceneBoundingRect())
 
 
 def test_confusion_counts_fit_their_cells(qtbot):
