@@ -743,7 +743,7 @@ class TrainTab(QWidget):
                     (record.epochs_done, record.epochs),
                     "",
                 ),
-                (_percent(record.test_acc), _sort_number(record.test_acc), ""),
+                (_percent(record.test_acc), _sort_number(record.test_acc), _scored_on(record)),
                 (_percent(record.val_acc), _sort_number(record.val_acc), ""),
                 (_short_time(created), created, created),  # the year and seconds: tooltip
             )
@@ -814,6 +814,15 @@ class TrainTab(QWidget):
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
+
+
+def _scored_on(record: RunRecord) -> str:
+    """A run on --test-subset was scored on that many digits: say so beside its figure."""
+    if record.test_acc is None:
+        return ""
+    subset = (record.config or {}).get("test_subset")
+    digits = f"the first {subset:,}" if isinstance(subset, int) and subset else "all 10,000"
+    return f"Scored on {digits} MNIST test digits."
 
 
 def _sort_number(value: float | None) -> float:

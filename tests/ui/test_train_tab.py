@@ -86,6 +86,8 @@ def test_a_run_from_the_tab_finishes_and_its_checkpoint_predicts(qtbot, make_win
     assert "batch (smoothed)" in tab.loss_plot.data and "test" in tab.acc_plot.data
     assert tab.start_button.isEnabled() and tab.table.rowCount() == 1
     assert tab.table.item(0, 2).text() == "done"
+    scored = tab.table.item(0, TABLE_COLUMNS.index("test acc")).toolTip()
+    assert scored == "Scored on the first 300 MNIST test digits."  # not all 10,000
     path = str(tab.last_result.best_path)
     assert window.pad.model_combo.findData(path) >= 0  # selectable on the pad
     qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
@@ -310,6 +312,8 @@ def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
         assert header.sectionSize(column) >= header.sectionSizeHint(column) - 1
     row = next(r for r in range(2) if table.item(r, 0).text() == long_name)
     assert long_name in table.item(row, 0).toolTip()
+    scored = table.item(row, TABLE_COLUMNS.index("test acc")).toolTip()
+    assert scored == "Scored on all 10,000 MNIST test digits."
     assert table.fontMetrics().horizontalAdvance(long_name) > header.sectionSize(0)  # so: cut
     assert header.sortIndicatorSection() == TABLE_COLUMNS.index("created")  # newest first
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
