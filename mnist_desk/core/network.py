@@ -9,7 +9,9 @@ milliseconds per drawing.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,28 @@ from mnist_desk.core.neighbours import FeatureIndex, file_md5, load_index
 from mnist_desk.core.predict import Predictor
 
 NEIGHBOURS = 8
+_ACTIVE = np.empty(0, np.float32)  # a compare row of the inspected model: filled from it
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    """One thread beside the inference worker for the compared models.
+
+    Their forward passes release the GIL in every operator, so on a second core they run
+    while the inspected model's pass runs here: the view waits for the longer of the two
+    instead of their sum. It uses as many torch threads as the thread that first asks.
+    """
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            import torch
+
+            threads = torch.get_num_threads()
+            _helper = ThreadPoolExecutor(
+                1, "network-compare", initializer=torch.set_num_threads, initargs=(threads,)
+            )
+        return _helper
 
 
 @dataclass
@@ -108,6 +132,11 @@ class NetworkSession:
         viewed = self.predictors.get(timeline) if timeline else predictor
         target = self.options.get("target")
         targets = (int(target),) if target is not None else ()
+        # Without the timeline the inspected model is the active one: its row comes from the
+        # inspection; the other models are read on the helper thread meanwhile.
+        compare = _helper_thread().submit(
+            _timed, self._compare, predictor, active_path, image28, not timeline
+        )
         inspection = inspect(viewed, image28, targets)
         t1 = time.perf_counter()
         explained = target if target in inspection.explanations else None
@@ -122,9 +151,10 @@ class NetworkSession:
             target=int(explained),
             weights=self._weights(viewed),
         )
-        # Without the timeline the inspected model is the active one: its row is already read.
-        known = None if timeline else inspection.probabilities
-        result.compare = self._compare(predictor, active_path, image28, known)
+        result.compare, compare_s = compare.result()
+        for row in result.compare:
+            if row.probabilities is _ACTIVE:
+                row.probabilities = inspection.probabilities
         t2 = time.perf_counter()
         if timeline:
             result.index_state = "timeline"
@@ -132,7 +162,12 @@ class NetworkSession:
         else:
             self._neighbours(active_path, inspection, result)
         t3 = time.perf_counter()
-        result.timings = {"inspect": t1 - t0, "compare": t2 - t1, "neighbours": t3 - t2}
+        result.timings = {
+            "inspect": t1 - t0,
+            "compare": compare_s,  # its own time on the helper thread
+            "compare_wait": t2 - t1,  # what the view waited for it after the inspection
+            "neighbours": t3 - t2,
+        }
         return result
 
     def _weights(self, predictor: Predictor) -> dict[str, np.ndarray]:
@@ -142,8 +177,9 @@ class NetworkSession:
 
     # ----- compare -----------------------------------------------------------------------
     def _compare(
-        self, active: Predictor, active_path: str, image28, active_probs=None
+        self, active: Predictor, active_path: str, image28, inspected: bool
     ) -> list[CompareRow]:
+        """Runs on the helper thread; ``inspected``: the active model's row is filled later."""
         rows = []
         for label, path in self.options.get("compare") or []:
             probs = None
@@ -151,7 +187,7 @@ class NetworkSession:
                 predictor = self.predictors.get(path)
                 if str(predictor.checkpoint.path) == active_path:
                     predictor = active
-                    probs = active_probs
+                    probs = _ACTIVE if inspected else None
                 if probs is None:
                     key = ("compare", predictor)
                     if key not in self._known:
@@ -195,6 +231,11 @@ class NetworkSession:
             split = load_split(resolve_data_root(self.data_root), train=True, download=False)
             self._train_images = split.images.numpy()
         return self._train_images
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
 
 
 def epoch_snapshots(checkpoint: str | os.PathLike) -> list[Path]:
