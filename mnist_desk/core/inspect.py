@@ -215,9 +215,13 @@ def penultimate_features(features: torch.Tensor) -> np.ndarray:
 
 def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
     """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
-    (for the Network tab's neighbours), from the same single forward pass."""
+    (for the Network tab's neighbours), from the same single forward pass; features None
+    for a model without a Linear layer to read them from."""
     captured: list[torch.Tensor] = []
-    _, final = last_linear(predictor.model)
+    try:
+        _, final = last_linear(predictor.model)
+    except ValueError:
+        return predictor.all_probabilities(image28), None
     handle = final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
     try:
         with torch.inference_mode():

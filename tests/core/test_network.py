@@ -246,3 +246,15 @@ def test_features_from_the_pads_pass_give_the_same_view_as_the_inspection(
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
     assert early.compare[1].probabilities is early.inspection.probabilities
     assert early.compare[0].model == "desknet" and early.compare[2].model == "lenet5"
+
+
+def test_a_model_without_a_linear_layer_still_gets_its_answer(seven):
+    """The pad's answer never depends on the neighbour features it may carry along."""
+    from mnist_desk.core.inspect import probabilities_and_features
+
+    model = nn.Sequential(nn.Conv2d(1, 10, 28), nn.Flatten())
+    predictor = random_predictor("mlp")
+    predictor.model = model.eval()
+    probs, features = probabilities_and_features(predictor, seven)
+    assert features is None and probs.shape == (10,)
+    np.testing.assert_array_equal(probs, predictor.all_probabilities(seven))
