@@ -55,6 +55,7 @@ from mnist_desk.core.models import build_model
 from mnist_desk.core.nondigits import non_digit
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
 from mnist_desk.core.preprocess import strokes_to_mnist, to_uint8
+from mnist_desk.core.writers import vary_writer
 
 CANVAS = 280.0
 NOT_A_DIGIT = 10
@@ -87,12 +88,16 @@ def split_held_out(samples: list[dict], fraction: float, rng: np.random.Generato
     return train, [samples[i] for i in sorted(held)]
 
 
-def stroke_set(samples, renders: int, with_conventions: bool, rng) -> tuple[list, list]:
+def stroke_set(
+    samples, renders: int, with_conventions: bool, rng, varied: int = 0
+) -> tuple[list, list]:
+    """Each digit ``renders`` times as written, and ``varied`` times as another writer might
+    write it (``core/writers.py``), plus its convention where it has one."""
     images, labels = [], []
     for sample in samples:
         label, strokes = sample["label"], sample["strokes"]
-        for _ in range(renders):
-            image = render_like_a_person(strokes, rng)
+        for i in range(renders + varied):
+            image = render_like_a_person(strokes if i < renders else vary_writer(strokes, rng), rng)
             if image is not None:
                 images.append(image)
                 labels.append(label)
@@ -242,7 +247,7 @@ def calibrate(trained: Path, shipped: Path, parts: dict, shift: float | None = N
 def make_extra(args, exclude: set[str], mnist, train_samples, rng) -> Path:
     """Render the extra training digits once; the file remembers what it was made from."""
     parts = [
-        stroke_set(train_samples, args.renders, True, rng),
+        stroke_set(train_samples, args.renders, True, rng, args.varied_renders),
         synthetic_fours(400, rng),
         mnist_marked(
             mnist.train.images.numpy(), mnist.train.labels.numpy(), {0: 1500, 1: 1500, 7: 1000}, rng
@@ -304,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--renders", type=int, default=3, help="renders per real digit")
+    parser.add_argument(
+        "--varied-renders",
+        type=int,
+        default=0,
+        help="more renders per real digit, each varied as another writer (core/writers.py)",
+    )
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument(
