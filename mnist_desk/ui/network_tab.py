@@ -140,7 +140,7 @@ class TileGrid(QWidget):
 
 
 class HeatStrip(TileGrid):
-    """A dense layer's units as a strip of cells (rows of 64), clickable like maps."""
+    """A dense layer's units as a strip of cells (rows of up to 64), clickable like maps."""
 
     def set_maps(self, maps, lo, hi, table=ACTIVATION, columns=64) -> None:
         """Wrapping again (a new width) draws the strip again."""
