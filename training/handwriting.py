@@ -54,7 +54,7 @@ from mnist_desk.core.handwriting import default_pen_width, place_strokes
 from mnist_desk.core.models import build_model
 from mnist_desk.core.nondigits import non_digit
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
-from mnist_desk.core.preprocess import strokes_to_mnist, to_uint8
+from mnist_desk.core.preprocess import fit_to_mnist, render_strokes, strokes_to_mnist, to_uint8
 from mnist_desk.core.writers import vary_writer
 
 CANVAS = 280.0
@@ -62,15 +62,27 @@ NOT_A_DIGIT = 10
 CONVENTION_OF = {0: ("slashed-zero",), 1: ("flagged-one", "based-one"), 7: ("crossed-seven",)}
 
 
-def render_like_a_person(unit_strokes, rng: np.random.Generator) -> np.ndarray | None:
-    """Place unit-box strokes on the pad as people draw (size, aspect, slant, pen), → uint8."""
+def render_like_a_person(
+    unit_strokes, rng: np.random.Generator, as_the_app_reads: bool = False
+) -> np.ndarray | None:
+    """Place unit-box strokes on the pad as people draw (size, aspect, slant, pen), → uint8.
+
+    Training digits keep the drawn pen, so stroke thickness varies with size and pen (an
+    augmentation; the shipped weights were made so). Held-out digits ``as_the_app_reads``
+    go through the app's own ``strokes_to_mnist`` (its model pen), so calibration and
+    validation see exactly what the app will read.
+    """
     size = rng.uniform(0.35, 0.9)
     aspect = rng.uniform(0.8, 1.2)
     offset = rng.uniform(-0.5, 0.5, size=2) * (1 - size)
     shear = rng.uniform(-0.25, 0.25)
     strokes = place_strokes(unit_strokes, CANVAS, (size * aspect, size), tuple(offset), shear)
     pen = default_pen_width(CANVAS) * rng.uniform(0.5, 1.5)
-    image = strokes_to_mnist(strokes, pen)
+    if as_the_app_reads:
+        image = strokes_to_mnist(strokes, pen)
+    else:
+        ink = render_strokes(strokes, pen)
+        image = None if ink is None else fit_to_mnist(ink)
     return None if image is None else to_uint8(image)
 
 
@@ -89,15 +101,17 @@ def split_held_out(samples: list[dict], fraction: float, rng: np.random.Generato
 
 
 def stroke_set(
-    samples, renders: int, with_conventions: bool, rng, varied: int = 0
+    samples, renders: int, with_conventions: bool, rng, varied: int = 0, held_out: bool = False
 ) -> tuple[list, list]:
     """Each digit ``renders`` times as written, and ``varied`` times as another writer might
-    write it (``core/writers.py``), plus its convention where it has one."""
+    write it (``core/writers.py``), plus its convention where it has one. ``held_out``
+    digits are rendered as the app reads them (see ``render_like_a_person``)."""
     images, labels = [], []
     for sample in samples:
         label, strokes = sample["label"], sample["strokes"]
         for i in range(renders + varied):
-            image = render_like_a_person(strokes if i < renders else vary_writer(strokes, rng), rng)
+            written = strokes if i < renders else vary_writer(strokes, rng)
+            image = render_like_a_person(written, rng, as_the_app_reads=held_out)
             if image is not None:
                 images.append(image)
                 labels.append(label)
@@ -118,8 +132,11 @@ def synthetic_fours(count: int, rng) -> tuple[list, list]:
     return [i for i in images if i is not None], [4] * sum(i is not None for i in images)
 
 
-def non_digit_set(count: int, rng) -> tuple[list, list]:
-    images = [render_like_a_person(non_digit(rng)[1], rng) for _ in range(count)]
+def non_digit_set(count: int, rng, held_out: bool = False) -> tuple[list, list]:
+    images = [
+        render_like_a_person(non_digit(rng)[1], rng, as_the_app_reads=held_out)
+        for _ in range(count)
+    ]
     images = [i for i in images if i is not None]
     return images, [NOT_A_DIGIT] * len(images)
 
@@ -185,9 +202,9 @@ def calibration_set(
     parts = {"mnist_val": (val.images.numpy(), val.labels.numpy().astype(np.int64))}
     for name, samples in (("held_writers", held_samples), ("unseen_writers", unseen_samples)):
         if len(samples):
-            images, labels = stroke_set(samples, 1, False, rng)
+            images, labels = stroke_set(samples, 1, False, rng, held_out=True)
             parts[name] = (np.stack(images), np.array(labels, dtype=np.int64))
-    nd_images, nd_labels = non_digit_set(600, np.random.default_rng(seed + 1000))
+    nd_images, nd_labels = non_digit_set(600, np.random.default_rng(seed + 1000), held_out=True)
     parts["non_digits"] = (np.stack(nd_images), np.array(nd_labels, dtype=np.int64))
     return parts
 

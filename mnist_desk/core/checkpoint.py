@@ -60,11 +60,25 @@ class Checkpoint:
     def _where(self) -> str:
         return f"{self.path.name} " if self.path else "The checkpoint "
 
-    def describe(self) -> str:
+    def accuracy_text(self) -> str:
+        """The stored test accuracy, named for what it is ("" when none is stored).
+
+        ``metrics["test_acc"]`` is measured at training time on the raw outputs. A calibrated
+        checkpoint's answers can differ ("not a digit" may win or lose after the shift), so
+        its own figure, which the model card re-measures after calibration, is not this one;
+        and a run on ``--test-subset`` was scored on that many digits, not all 10,000.
+        """
         acc = self.metrics.get("test_acc")
-        usable = isinstance(acc, float) and math.isfinite(acc)
-        acc_text = f", test accuracy {acc * 100:.2f}%" if usable else ""
-        return f"{self.model_name}{acc_text}"
+        if not (isinstance(acc, float) and math.isfinite(acc)):
+            return ""
+        subset = (self.train_config or {}).get("test_subset")
+        where = f"MNIST test ({subset:,} digits)" if isinstance(subset, int) else "MNIST test"
+        raw = " (raw, before calibration)" if self.calibration else ""
+        return f"{where} {acc * 100:.2f}%{raw}"
+
+    def describe(self) -> str:
+        acc_text = self.accuracy_text()
+        return f"{self.model_name}, {acc_text}" if acc_text else self.model_name
 
     def summary(self) -> dict[str, Any]:
         """What a window shows about a checkpoint: name, file, accuracy, epoch."""
@@ -74,6 +88,8 @@ class Checkpoint:
             "test_acc": self.metrics.get("test_acc"),
             "epoch": self.metrics.get("epoch"),
             "description": self.describe(),
+            "accuracy_text": self.accuracy_text(),
+            "calibrated": bool(self.calibration),
             "metrics": dict(self.metrics),
             "train_config": dict(self.train_config or {}),
             "created": self.created or "",

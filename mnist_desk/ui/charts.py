@@ -25,15 +25,6 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis.setTextPen(text)
         # Epochs 1..3 must not read as "epoch (x0.001)": no SI-prefix rescaling of any axis.
         axis.enableAutoSIPrefix(False)
-    legend = plot.plotItem.legend
-    if legend is not None:
-        translucent = QColor(background)
-        translucent.setAlpha(200)
-        legend.setBrush(translucent)
-        legend.setPen(text)
-        legend.setLabelTextColor(text)
-        for _sample, label in legend.items:
-            label.setText(label.text, color=text)
 
 
 def restyle_charts(root: QWidget) -> None:
@@ -42,6 +33,9 @@ def restyle_charts(root: QWidget) -> None:
         _style_plot(plot)
         if isinstance(plot, ProbabilityBars):
             plot.restyle()
+        elif isinstance(plot, CurvesPlot):
+            plot.update_title()
+            plot.show_empty(plot._empty_text.textItem.toPlainText())
 
 
 def _static_plot(plot: pg.PlotWidget) -> None:
@@ -81,17 +75,26 @@ class ProbabilityBars(pg.PlotWidget):
         for label in self._labels:
             label.hide()
             self.addItem(label)
+        # An empty pad shows a sentence, not ten empty rows: a row of zero bars (or a dash)
+        # reads as data on a first look.
+        self._empty_text = pg.TextItem("", color=text, anchor=(0.5, 0.5))
+        self._empty_text.hide()
+        self.addItem(self._empty_text)
         self.values: list[tuple[int, float]] = []
         self._with_numbers = True
         self._inside: list[tuple[bool, str] | None] = [None] * 10
         self._shown_k = -1
 
     def restyle(self) -> None:
-        self.set_top_k(self.values, self._with_numbers)
+        if self.empty_message():
+            self.show_empty(self.empty_message())
+        else:
+            self.set_top_k(self.values, self._with_numbers)
 
     def set_top_k(self, ranked: list[tuple[int, float]], numbers: bool = True) -> None:
         self.values = list(ranked)
         self._with_numbers = numbers
+        self._empty_text.hide()
         n = len(ranked)
         ys = list(range(n - 1, -1, -1))
         widths = [p for _, p in ranked]
@@ -120,9 +123,30 @@ class ProbabilityBars(pg.PlotWidget):
             else:
                 label.hide()
 
-    def show_empty(self) -> None:
-        """All ten digits at 0, so an empty pad still shows what the chart will hold."""
-        self.set_top_k([(d, 0.0) for d in range(10)], numbers=False)
+    def show_empty(self, message: str = "Draw a digit to see its probabilities.") -> None:
+        """No bars and no digit ticks, only ``message`` in the middle of the chart."""
+        self.set_top_k([])
+        self.setYRange(0, 1, padding=0)
+        self._shown_k = -1  # the next answer sets its own range again
+        _, text = _theme_colours()
+        self._empty_text.setColor(QColor(text.red(), text.green(), text.blue(), 150))
+        self._empty_text.setText(message)
+        self._empty_text.setPos(0.5, 0.5)
+        self._empty_text.show()
+
+    def empty_message(self) -> str:
+        """The sentence shown instead of bars ("" while bars are shown)."""
+        return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
+
+
+class _EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: ticks at 1, 2, 3…, never at 1.5 (per-batch points still sit
+    between them)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph's names)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
 
 
 class CurvesPlot(pg.PlotWidget):
@@ -132,29 +156,95 @@ class CurvesPlot(pg.PlotWidget):
     FAINT = "#9ca3af"  # per-batch traces
 
     def __init__(self, title: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setTitle(title)
-        # The legend sits in the top-right corner on a translucent background, and the y range
-        # keeps a band as tall as the legend free of data: it never hides a curve.
-        legend = self.addLegend(offset=(-4, 4), colCount=2, verSpacing=-8, labelTextSize="8pt")
-        legend.hide()
-        legend.geometryChanged.connect(self._fit_y)
-        self.plotItem.vb.sigResized.connect(self._fit_y)
+        super().__init__(parent, axisItems={"bottom": _EpochAxis("bottom")})
+        # The legend is a line of coloured names in the title row, outside the plotted area:
+        # a legend box inside it hid the curves whenever they ran through its corner.
+        self._title = title
+        self._legend: dict[str, str] = {}  # series → colour, in the order they appeared
         _style_plot(self)
+        self.update_title()
         self.getAxis("bottom").setLabel("epoch")
         self.showGrid(x=True, y=True, alpha=0.2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[list[float], list[float]]] = {}
+        # Empty axes from 0 to 1 look like a finished run that learned nothing: say why empty.
+        self._empty_text = pg.TextItem("", anchor=(0.5, 0.5))
+        self.addItem(self._empty_text, ignoreBounds=True)
+        self.show_empty()
+        self.plotItem.vb.sigResized.connect(self._on_view_resized)
+
+    def show_empty(self, message: str = "Start a run, or select one below.") -> None:
+        _, text = _theme_colours()
+        faint = QColor(text.red(), text.green(), text.blue(), 150)
+        # Centred and wrapped to the plotted area: a long sentence never runs off a narrow chart.
+        self._empty_text.setHtml(
+            f'<div style="text-align:center; color:{faint.name(QColor.NameFormat.HexArgb)}">'
+            f"{message}</div>"
+        )
+        self._wrap_empty_text()
+        if self.data:
+            return
+        self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.enableAutoRange(axis="x")  # the next run's epochs set the x range again
+        self._empty_text.setPos(0.5, 0.5)
+        self._empty_text.show()
+
+    def empty_message(self) -> str:
+        return self._empty_text.textItem.toPlainText() if self._empty_text.isVisible() else ""
+
+    def _wrap_empty_text(self) -> None:
+        width = self.plotItem.vb.width()
+        self._empty_text.textItem.setTextWidth(max(width - 16, 60) if width > 0 else -1)
+
+    def update_title(self) -> None:
+        """The title and the legend entries in the theme's text colour: on one line in the
+        largest size that fits above the plotted area, else on two lines in a small size."""
+        _, text = _theme_colours()
+        entries = [
+            f'<span style="color:{colour}">━&nbsp;{self._shown_name(name)}</span>'
+            for name, colour in self._legend.items()
+        ]
+        title = f'<span style="color:{text.name()}"><b>{self._title}</b></span>'
+        one_line = "&nbsp;&nbsp;".join([title, *entries])
+        half = (len(entries) + 1) // 2
+        two_lines = (
+            "&nbsp;&nbsp;".join([title, *entries[:half]])
+            + "<br>"
+            + "&nbsp;&nbsp;".join(entries[half:])
+        )
+        label = self.plotItem.titleLabel
+        # The title row spans the plotted area's column only (not the axis beside it).
+        room = self.plotItem.vb.width() or self.width() - 60
+        for html, size in ((one_line, "9pt"), (one_line, "8pt"), (two_lines, "7pt")):
+            self.setTitle(html, size=size)
+            if label.item.boundingRect().width() <= room:
+                break
+
+    def title_fits(self) -> bool:
+        """The whole title line(s) fit above the plotted area."""
+        item = self.plotItem.titleLabel.item
+        return item.boundingRect().width() <= self.plotItem.vb.width() + 1
+
+    @staticmethod
+    def _shown_name(series: str) -> str:
+        return "per batch" if series.startswith("batch") else series
+
+    def _on_view_resized(self, *_args) -> None:
+        if self._legend:
+            self.update_title()
+        self._wrap_empty_text()
+
+    def legend_entries(self) -> list[str]:
+        return list(self._legend)
 
     def clear_data(self) -> None:
         for curve in self._curves.values():
             self.removeItem(curve)
         self._curves = {}
         self.data = {}
-        legend = self.plotItem.legend
-        if legend is not None:
-            legend.clear()
-            legend.hide()  # an empty legend is a stray little box in the corner
+        self._legend = {}
+        self.update_title()
+        self.show_empty()
 
     def append(self, series: str, x: float, y: float) -> None:
         xs, ys = self.data.setdefault(series, ([], []))
@@ -172,23 +262,20 @@ class CurvesPlot(pg.PlotWidget):
                 symbol=symbol,
                 symbolSize=5,
                 symbolBrush=colour,
-                name=series,
             )
+            self._legend[series] = colour
+            self.update_title()
+            self._empty_text.hide()
         self._curves[series].setData(xs, ys)
-        self.plotItem.legend.show()
         self._fit_y()
 
-    def _fit_y(self, *_args) -> None:
+    def _fit_y(self) -> None:
         values = [y for _, ys in self.data.values() for y in ys if np.isfinite(y)]
         if not values:
             return
         low, high = min(values), max(values)
         span = max(high - low, 1e-6)
-        legend, height = self.plotItem.legend, self.plotItem.vb.height()
-        band = legend.boundingRect().height() + 10 if legend.isVisible() else 0
-        share = min(band / height, 0.6) if height > 0 else 0.35
-        top = high + 0.03 * span + share * span / (1 - share)
-        self.setYRange(low - 0.05 * span, top, padding=0)
+        self.setYRange(low - 0.05 * span, high + 0.05 * span, padding=0)
 
 
 class HeatMap(pg.PlotWidget):

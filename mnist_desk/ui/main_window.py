@@ -369,10 +369,8 @@ class MainWindow(QMainWindow):
         self.active_model_path = "" if not loaded or loaded == shipped else loaded
         self.loading_model_path = None
         self.settings.setValue("model/last", self.active_model_path)
-        acc = info.get("test_acc")
-        acc_text = f" · test accuracy {acc * 100:.2f}%" if isinstance(acc, float) else ""
-        self.model_status.setText(f"Model: {info['name']}{acc_text} · CPU")
-        self.model_status.setToolTip(info.get("path", ""))
+        self.model_status.setText(model_status_text(info))
+        self.model_status.setToolTip(model_status_tooltip(info))
         self.statusBar().showMessage("Ready: draw a digit.", 5000)
         first_model = not self.pad.model_ready
         self.pad.model_ready = True
@@ -404,7 +402,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, 10000)
             return
         keep = "the previous model is still in use" if self.model_info else "no model is loaded"
-        text = f"Could not load the model: {message.rstrip('.')} ({keep})."
+        text = f"Could not load the model: {message.rstrip('.')}; {keep}."  # no 2nd bracket
         self.loading_model_path = None
         self.pad.show_error(text)
         self.statusBar().showMessage(text, 10000)
@@ -518,13 +516,12 @@ class MainWindow(QMainWindow):
     # ----- dialogs ----------------------------------------------------------------------
     def show_about(self) -> None:
         info = self.model_info
-        acc = info.get("test_acc")
-        acc_text = f"{acc * 100:.2f}%" if isinstance(acc, float) else "unknown"
+        acc_text = info.get("accuracy_text") or "no test accuracy recorded"
         QMessageBox.about(
             self,
             "About mnist-desk",
             f"<b>mnist-desk {__version__}</b><p>Draw a digit and watch a CNN read it.</p>"
-            f"<p>Model: {info.get('name', 'not loaded')} — MNIST test accuracy {acc_text}<br>"
+            f"<p>Model: {info.get('name', 'not loaded')} — {acc_text}<br>"
             f"{info.get('path', '')}</p><p>See Help → Model card for how it was trained.</p>",
         )
 
@@ -611,6 +608,23 @@ class MainWindow(QMainWindow):
         self.jobs.shutdown()
 
 
+def model_status_text(info: dict) -> str:
+    """The status bar's model line: name, the stored accuracy named for what it is, device."""
+    parts = [f"Model: {info['name']}", info.get("accuracy_text", ""), "CPU"]
+    return " · ".join(part for part in parts if part)
+
+
+def model_status_tooltip(info: dict) -> str:
+    lines = [info.get("path", "")]
+    if info.get("calibrated") and info.get("accuracy_text"):
+        lines.append(
+            "The accuracy stored at training time, from the raw outputs. The app answers "
+            "with calibrated probabilities, which can change an answer: the shipped model's "
+            "card and Mistakes → Evaluate give the accuracy after calibration."
+        )
+    return "\n".join(line for line in lines if line)
+
+
 def trained_model_card(info: dict, path: str) -> str:
     """A card for a checkpoint made by mnist-desk train: what it is, how well, how trained."""
     metrics = info.get("metrics") or {}
@@ -621,9 +635,10 @@ def trained_model_card(info: dict, path: str) -> str:
         f"Model **{info.get('name', '?')}**, file `{path}`.",
     ]
     lines += ["", "| measure | value |", "|---|---|"]
+    raw = " (raw, before calibration)" if info.get("calibrated") else ""
     for key in ("test_acc", "val_acc", "train_acc"):
         if isinstance(metrics.get(key), float):
-            lines.append(f"| {key.replace('_', ' ')} | {metrics[key] * 100:.2f}% |")
+            lines.append(f"| {key.replace('_', ' ')}{raw} | {metrics[key] * 100:.2f}% |")
     for key in ("test_loss", "val_loss", "train_loss"):
         if isinstance(metrics.get(key), float):
             lines.append(f"| {key.replace('_', ' ')} | {metrics[key]:.4f} |")

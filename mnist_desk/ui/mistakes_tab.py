@@ -25,6 +25,9 @@ from mnist_desk.ui.messages import a_digit, error_label, set_error
 
 THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
+NOT_EVALUATED = (
+    "Press “Evaluate on the MNIST test set” to see the digits the active model gets wrong."
+)
 
 
 def read_as(predicted: int, short: bool = False) -> str:
@@ -228,6 +231,11 @@ class MistakesTab(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
+        # Before the first evaluation: say what to press, not an empty gallery and chart.
+        self.empty_label.setText(NOT_EVALUATED)
+        self.clear_filter_button.setVisible(False)
+        self.gallery_stack.setCurrentIndex(1)
+        self.detail_bars.show_empty("No digit selected.")
 
     def set_model_text(self, text: str) -> None:
         self.model_text.setText(f"Active model: {text}")
@@ -325,8 +333,11 @@ class MistakesTab(QWidget):
         count = self.model.rowCount()
         self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}")
         true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
-        empty = self.result is not None and count == 0
-        self.empty_label.setText(nothing_matches(true, predicted) if empty else "")
+        empty = count == 0
+        if self.result is None:
+            self.empty_label.setText(NOT_EVALUATED)
+        else:
+            self.empty_label.setText(nothing_matches(true, predicted) if empty else "")
         self.clear_filter_button.setVisible(true is not None or predicted is not None)
         self.gallery_stack.setCurrentIndex(1 if empty else 0)
         self._clear_detail()
@@ -341,7 +352,7 @@ class MistakesTab(QWidget):
     def _clear_detail(self) -> None:
         """The gallery was rebuilt: nothing is selected, so the panel must not describe a digit."""
         self.detail_label.setText(DETAIL_HINT)
-        self.detail_bars.set_top_k([])
+        self.detail_bars.show_empty("No digit selected.")
         self.open_button.setEnabled(False)
 
     def current_test_index(self) -> int | None:

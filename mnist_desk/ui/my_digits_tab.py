@@ -72,6 +72,10 @@ class MyDigitsTab(QWidget):
         ):
             shortcut = QShortcut(QKeySequence(keys), self, context=context)
             shortcut.activated.connect(slot)
+        # Relabel and Delete act on the selection: greyed out while nothing is selected, so
+        # a click is never silently ignored.
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self._update_buttons()
         buttons = QHBoxLayout()
         buttons.addWidget(self.relabel_button)
         buttons.addWidget(self.delete_button)
@@ -136,6 +140,12 @@ class MyDigitsTab(QWidget):
                 f"{digits_of_yours(count)}; the active model reads "
                 f"{round(accuracy * count)}/{count} ({accuracy:.0%}) correctly."
             )
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        selected = bool(self.list.selectedItems())
+        self.relabel_button.setEnabled(selected)
+        self.delete_button.setEnabled(selected)
 
     def _selected_ids(self) -> list[str]:
         return [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]

@@ -31,7 +31,7 @@ class NumberStrip(QWidget):
         self._group.setExclusive(True)
         self._group.idClicked.connect(self.digit_selected)
         self.buttons: list[QToolButton] = []
-        self._empty = QLabel("Write a number, left to right.")
+        self._empty = QLabel("Each digit you write gets a button here.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self._empty)
 

@@ -123,7 +123,9 @@ class PadTab(QWidget):
         self.digit_label.setFont(font)
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digit_label.setObjectName("predicted_digit")
-        self.digit_label.setFixedWidth(QFontMetrics(font).horizontalAdvance("8") * 2)
+        self._digit_font = QFont(font)
+        self._digit_width = QFontMetrics(font).horizontalAdvance("8") * 2
+        self.digit_label.setFixedWidth(self._digit_width)
         self.state_label = QLabel("Loading model…")
         self.state_label.setWordWrap(True)
         _fixed_lines(self.state_label, 2)
@@ -339,7 +341,7 @@ class PadTab(QWidget):
         self.last_probs = None
         self.last_not_digit = 0.0
         self.last_image = None
-        self.digit_label.setText("–")
+        self.digit_label.setText("")  # a dash at this size looked like one more bar
         self.state_label.setText(
             "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
         )
@@ -405,7 +407,12 @@ class PadTab(QWidget):
         self.number_check.setChecked(on)
         self.number_strip.setVisible(on)
         self.canvas.set_logical_width(NUMBER_WIDTH if on else 280.0)
-        self._set_number_font(1)
+        # A number needs more room than one digit: twice the width, and a font that fits it.
+        self.digit_label.setFixedWidth(self._digit_width * (2 if on else 1))
+        if on:
+            self._set_number_font("")
+        else:
+            self.digit_label.setFont(self._digit_font)
         self.last_number = None
         self.refresh()
 
@@ -428,11 +435,12 @@ class PadTab(QWidget):
         self.number_source = source  # a file's name: its boxes are not on the pad
         self.number_strip.set_reading(reading)
         if reading is None or not reading.digits:
-            self.digit_label.setText("–")
+            self.digit_label.setText("")
             self.state_label.setText("Write a number, left to right (up to 12 digits).")
+            self.bars.show_empty("Each digit's probabilities appear here.")
             self.canvas.set_boxes([])
             return
-        self._set_number_font(len(reading.digits))
+        self._set_number_font(reading.text)
         self.digit_label.setText(reading.text)
         unsure = [i + 1 for i, d in enumerate(reading.digits) if d.low_confidence]
         count = len(reading.digits)
@@ -465,7 +473,13 @@ class PadTab(QWidget):
         boxes = [(*d.box, d.low_confidence, i == index) for i, d in enumerate(reading.digits)]
         self.canvas.set_boxes([] if self.number_source else boxes)
 
-    def _set_number_font(self, length: int) -> None:
+    def _set_number_font(self, text: str) -> None:
+        """The largest size up to 64 pt at which ``text`` fits the label (12 digits do at
+        about 20 pt): a fixed size per length cut "142" at both ends."""
         font = self.digit_label.font()
-        font.setPointSize(64 if length <= 3 else max(22, round(64 * 3 / length)))
+        room = self.digit_label.width() - 4
+        for size in range(64, 9, -2):
+            font.setPointSize(size)
+            if QFontMetrics(font).horizontalAdvance(text) <= room:
+                break
         self.digit_label.setFont(font)

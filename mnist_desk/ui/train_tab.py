@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -41,7 +42,29 @@ from mnist_desk.ui.charts import CurvesPlot, export_png
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
 
-TABLE_COLUMNS = ("run", "model", "status", "epochs", "best test acc", "val acc", "created")
+TABLE_COLUMNS = ("run", "model", "status", "epochs", "test acc", "val acc", "created")
+COLUMN_TIPS = (
+    "The run's folder (hover a name for its full path).",
+    "The model architecture.",
+    "done, running, cancelled or failed.",
+    "Epochs done / epochs asked for.",
+    "Test accuracy of the checkpoint kept as best.pt.",
+    "Validation accuracy of that checkpoint.",
+    "When the run started.",
+)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # what a column sorts by, when not its text
+
+
+class _SortedItem(QTableWidgetItem):
+    """A cell that sorts by its sort key (a number, an ISO time), not its text: "100.00%"
+    after "87.50%", "10/10" after "4/4"."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if mine is None or theirs is None or type(mine) is not type(theirs):
+            return self.text() < other.text()
+        return mine < theirs
+
 
 # TrainConfig fields the form leaves out on purpose, each with its reason. A test fails when a
 # field is neither in the form nor here, so a new training option cannot be forgotten.
@@ -215,6 +238,11 @@ class TrainTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Room for the form beside its vertical scroll bar: without it the bar covered the
+        # buttons' right edges (no sideways scrolling to reveal them).
+        scroll.setMinimumWidth(
+            left_widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
         # The run's progress, phase and errors stay below the form, never scrolled out of
         # sight: at the minimum size the form needs its scroll bar.
         left_panel = QWidget()
@@ -239,6 +267,18 @@ class TrainTab(QWidget):
         self.log.setMaximumBlockCount(2000)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        # Fit the width, never scroll sideways: the name takes what the short columns leave
+        # and is cut in the middle (model and time stay readable), whole in its tooltip.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()  # row numbers say nothing here
         self.table.setToolTip(
             "Every run, from this window or mnist-desk train. Select one to see its curves; "
             "double-click (or Use on the pad) to read your drawings with it."
@@ -247,6 +287,8 @@ class TrainTab(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
+        newest_first = Qt.SortOrder.DescendingOrder
+        self.table.sortByColumn(TABLE_COLUMNS.index("created"), newest_first)
         self.table.cellDoubleClicked.connect(self._use_row)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
@@ -472,6 +514,9 @@ class TrainTab(QWidget):
         self._show_error("")
         self.loss_plot.clear_data()
         self.acc_plot.clear_data()
+        # While the run loads and trains its first epoch, the charts say what is coming.
+        self.loss_plot.show_empty("The loss appears after the first batches.")
+        self.acc_plot.show_empty("Accuracies appear as each epoch ends.")
         self.progress.setValue(0)
         self._started = time.perf_counter()
         self._smoothed_loss = None
@@ -526,6 +571,15 @@ class TrainTab(QWidget):
             self.log.appendPlainText(f"Could not update the runs table: {exc}")
         self.refresh_table(select=config.out)
 
+    def _show_epochs_done(self, done: int, total: int) -> None:
+        """The running run's row counts its epochs as they end (it said 0/N until the end)."""
+        column = TABLE_COLUMNS.index("epochs")
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == self._config.out:
+                item = self.table.item(row, column)
+                item.setText(f"{done}/{total}")
+                item.setData(SORT_ROLE, (done, total))
+
     def _run_over(self) -> None:
         self.job = None
         self.start_button.setEnabled(True)
@@ -558,6 +612,7 @@ class TrainTab(QWidget):
         if event.kind == "epoch":
             m = event.epoch_metrics
             self._plot_epoch(m)
+            self._show_epochs_done(event.epoch, event.epochs)
             parts = [f"epoch {event.epoch}: train loss {m['train_loss']:.4f}"]
             if "val_acc" in m:
                 parts.append(f"val acc {m['val_acc'] * 100:.2f}%")
@@ -678,20 +733,27 @@ class TrainTab(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.records))
         for r, record in enumerate(self.records):
-            cells = (
-                record.name,
-                record.model,
-                "done" if record.status == "finished" else record.status,
-                f"{record.epochs_done}/{record.epochs}",
-                _percent(record.test_acc),
-                _percent(record.val_acc),
-                record.created.replace("T", " "),
+            created = record.created.replace("T", " ")
+            cells = (  # (shown text, sort key, tooltip)
+                (record.name, record.name, f"{record.name}\n{record.best_path or record.out}"),
+                (record.model, record.model, record.model),
+                ("done" if record.status == "finished" else record.status, record.status, ""),
+                (
+                    f"{record.epochs_done}/{record.epochs}",
+                    (record.epochs_done, record.epochs),
+                    "",
+                ),
+                (_percent(record.test_acc), _sort_number(record.test_acc), _scored_on(record)),
+                (_percent(record.val_acc), _sort_number(record.val_acc), ""),
+                (_short_time(created), created, created),  # the year and seconds: tooltip
             )
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+            for c, (text, key, tip) in enumerate(cells):
+                item = _SortedItem(text)
+                item.setData(SORT_ROLE, key)
+                if tip:
+                    item.setToolTip(tip)
                 if c == 0:
                     item.setData(Qt.ItemDataRole.UserRole, record.out)
-                    item.setToolTip(record.best_path or record.out)
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
         self.table.clearSelection()
@@ -700,7 +762,6 @@ class TrainTab(QWidget):
                 if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == chosen:
                     self.table.selectRow(r)
         self.table.blockSignals(False)
-        self.table.resizeColumnsToContents()
         self._update_buttons()
 
     def _browse_data(self) -> None:
@@ -753,3 +814,21 @@ class TrainTab(QWidget):
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f}%"
+
+
+def _scored_on(record: RunRecord) -> str:
+    """A run on --test-subset was scored on that many digits: say so beside its figure."""
+    if record.test_acc is None:
+        return ""
+    subset = (record.config or {}).get("test_subset")
+    digits = f"the first {subset:,}" if isinstance(subset, int) and subset else "all 10,000"
+    return f"Scored on {digits} MNIST test digits."
+
+
+def _sort_number(value: float | None) -> float:
+    return -1.0 if value is None else float(value)  # runs with no score yet sort lowest
+
+
+def _short_time(created: str) -> str:
+    """ "2026-11-26 02:58:59" → "11-26 02:58": enough to tell runs apart, narrow."""
+    return created[5:16] if len(created) >= 16 else created

@@ -234,3 +234,15 @@ def test_the_predictor_applies_the_not_a_digit_shift(tmp_path):
     torch.save(payload, tmp_path / "shifted.pt")
     shifted = Predictor(load_checkpoint(tmp_path / "shifted.pt")).all_probabilities(images)
     assert (shifted.argmax(1) < 10).all()
+
+
+def test_the_accuracy_text_names_the_measure(tmp_path):
+    plain = _checkpoint(acc=0.875)
+    plain.train_config = {"test_subset": 1000}
+    assert plain.accuracy_text() == "MNIST test (1,000 digits) 87.50%"
+    calibrated = _checkpoint(acc=0.9964)
+    calibrated.calibration = {"temperature": 1.2}
+    loaded = load_checkpoint(save_checkpoint(calibrated, tmp_path / "c.pt"))
+    assert loaded.accuracy_text() == "MNIST test 99.64% (raw, before calibration)"
+    assert loaded.summary()["accuracy_text"] == loaded.accuracy_text()
+    assert _checkpoint(acc=float("nan")).accuracy_text() == ""

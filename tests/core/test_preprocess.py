@@ -10,6 +10,7 @@ from mnist_desk.core.preprocess import (
     fit_to_mnist,
     ink_bbox,
     load_image_as_mnist,
+    model_pen_width,
     render_strokes,
     strokes_to_mnist,
 )
@@ -51,6 +52,25 @@ def test_position_and_scale_on_the_pad_do_not_matter():
     base = strokes_to_mnist(strokes, pen)
     moved = [[(x * 0.5 + 20, y * 0.5 + 100) for x, y in s] for s in strokes]
     np.testing.assert_allclose(strokes_to_mnist(moved, pen * 0.5), base, atol=0.02)
+
+
+def test_a_digit_drawn_small_or_large_with_one_pen_reads_the_same():
+    """The model sees one relative stroke width: the pad's pen does not make a small digit
+    bold and a large one thin (new writers were read worst at those extremes)."""
+    strokes, pen = our_digit(3, "plain")
+    small = [[(x * 0.6 + 40, y * 0.6 + 40) for x, y in s] for s in strokes]
+    np.testing.assert_allclose(
+        strokes_to_mnist(small, pen), strokes_to_mnist(strokes, pen), atol=0.02
+    )
+    thick = strokes_to_mnist(strokes, pen * 1.4)
+    np.testing.assert_allclose(thick, strokes_to_mnist(strokes, pen), atol=0.02)
+
+
+def test_the_model_pen_keeps_within_half_to_twice_the_pads_pen():
+    assert model_pen_width([[(0.0, 0.0), (2.0, 1.0)]], 10.0) == 5.0  # a dot-sized mark
+    assert model_pen_width([[(0.0, 0.0), (1000.0, 0.0)]], 10.0) == 20.0  # a huge stroke
+    assert model_pen_width([[(0.0, 0.0), (0.0, 100.0)]], 10.0) == pytest.approx(13.0)
+    assert model_pen_width([], 10.0) == 10.0
 
 
 def test_empty_drawings_give_none():

@@ -1,7 +1,6 @@
 """Charts read cleanly at any size: no SI rescaling, no legend over a curve, no text overflow."""
 
 import numpy as np
-from PySide6.QtCore import QPointF
 
 
 def _shown(qtbot, widget, width, height):
@@ -27,34 +26,45 @@ def test_axes_never_rescale_with_an_si_prefix(qtbot):
         assert "(x" not in axis.labelString()
 
 
-def _legend_covers_a_point(plot) -> bool:
-    legend = plot.plotItem.legend.sceneBoundingRect().adjusted(-3, -3, 3, 3)
-    vb = plot.plotItem.vb
-    for xs, ys in plot.data.values():
-        for x, y in zip(xs, ys, strict=True):
-            if legend.contains(vb.mapViewToScene(QPointF(x, y))):
-                return True
-    return False
-
-
 def test_legends_do_not_cover_the_curves(qtbot):
+    """The legend is in the title row: never inside the plotted area, whatever the data."""
     from mnist_desk.ui.charts import CurvesPlot
 
     accuracy, loss = CurvesPlot("accuracy"), CurvesPlot("loss")
-    _shown(qtbot, accuracy, 300, 200)
-    _shown(qtbot, loss, 300, 200)
+    _shown(qtbot, accuracy, 270, 200)  # about one chart's size in a 960 px window
+    _shown(qtbot, loss, 270, 200)
     for epoch in range(1, 7):
         accuracy.append("train", epoch, 0.99 - 0.08 / epoch)
         accuracy.append("val", epoch, 0.985 - 0.05 / epoch)
         accuracy.append("test", epoch, 0.986 - 0.05 / epoch)
         loss.append("train", epoch, 0.5 / epoch)
         loss.append("val", epoch, 0.4 / epoch + 0.02)
+        loss.append("test", epoch, 0.4 / epoch + 0.03)
         for step in range(10):
-            loss.append("batch loss", epoch - 1 + step / 10, 0.6 / (epoch + step / 10))
+            loss.append("batch (smoothed)", epoch - 1 + step / 10, 0.6 / (epoch + step / 10))
     qtbot.wait(50)
-    assert accuracy.plotItem.legend.isVisible() and loss.plotItem.legend.isVisible()
-    assert not _legend_covers_a_point(accuracy)
-    assert not _legend_covers_a_point(loss)
+    assert accuracy.legend_entries() == ["train", "val", "test"]
+    assert loss.legend_entries() == ["train", "val", "test", "batch (smoothed)"]
+    assert "per batch" in loss.plotItem.titleLabel.item.toPlainText()
+    for plot in (accuracy, loss):
+        title = plot.plotItem.titleLabel
+        area = plot.plotItem.vb.sceneBoundingRect()
+        assert title.isVisible() and not title.sceneBoundingRect().intersects(area)
+        text = title.item.toPlainText()
+        assert all(name in text for name in ("train", "val", "test"))
+        assert plot.title_fits()  # the whole legend fits above the plot, nothing cut
+        (x0, x1), (y0, y1) = plot.plotItem.vb.viewRange()
+        for xs, ys in plot.data.values():  # every point is in view
+            assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in zip(xs, ys, strict=True))
+    ticks = accuracy.getAxis("bottom").tickValues(*accuracy.plotItem.vb.viewRange()[0], 250)
+    assert all(float(v).is_integer() for _spacing, values in ticks for v in values)  # epochs
+    _shown(qtbot, loss, 190, 160)  # narrower still (a 960 px window): two small lines
+    assert loss.title_fits()
+    loss.clear_data()
+    assert loss.legend_entries() == [] and "train" not in loss.plotItem.titleLabel.text
+    loss.show_empty("The loss appears after the first batches.")  # wrapped inside the plot
+    qtbot.wait(20)
+    assert loss.plotItem.vb.sceneBoundingRect().contains(loss._empty_text.sceneBoundingRect())
 
 
 def test_confusion_counts_fit_their_cells(qtbot):

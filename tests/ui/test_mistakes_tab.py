@@ -88,8 +88,23 @@ def test_the_detail_panel_follows_the_gallery_and_clears_when_filters_change(
     qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)  # a new filter: the gallery is rebuilt
     assert tab.true_filter.currentData() == 0
     assert tab.detail_label.text() == DETAIL_HINT
-    assert tab.detail_bars.values == []
+    assert tab.detail_bars.values == [] and tab.detail_bars.empty_message()
     assert not tab.open_button.isEnabled()
+
+
+def test_before_an_evaluation_the_tab_says_what_to_press(qtbot, make_window):
+    window = make_window()
+    tab = window.mistakes_tab
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(2).center())
+    assert tab.isVisible() and not tab.gallery.isVisible()
+    assert (
+        tab.empty_label.isVisible() and "Evaluate on the MNIST test set" in tab.empty_label.text()
+    )
+    assert not tab.clear_filter_button.isVisible()
+    assert tab.detail_bars.empty_message() == "No digit selected."
+    qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)  # a filter before any result: still said
+    assert "Evaluate on the MNIST test set" in tab.empty_label.text()
 
 
 def test_an_evaluation_can_be_cancelled(qtbot, make_window, mnist_root):

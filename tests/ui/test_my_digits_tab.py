@@ -106,6 +106,21 @@ def test_delete_key_then_undo_brings_the_digit_back(qtbot, make_window):
     assert {d.id for d in tab.store.all()} == set(before)
 
 
+def test_relabel_and_delete_wait_for_a_selection(qtbot, make_window):
+    window = make_window()
+    tab = window.my_digits_tab
+    _keep(qtbot, window, 7)
+    window.tabs.setCurrentWidget(tab)
+    assert tab.list.count() == 1 and not tab.list.selectedItems()
+    assert not tab.relabel_button.isEnabled() and not tab.delete_button.isEnabled()
+    _click_item(qtbot, tab.list, tab.list.item(0))
+    assert tab.relabel_button.isEnabled() and tab.delete_button.isEnabled()
+    qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
+    assert tab.list.count() == 0 and not tab.delete_button.isEnabled()
+    qtbot.mouseClick(tab.undo_button, Qt.MouseButton.LeftButton)
+    assert tab.list.count() == 1 and not tab.relabel_button.isEnabled()  # nothing selected
+
+
 def test_an_empty_pad_is_not_kept(qtbot, make_window):
     window = make_window()
     qtbot.keyClick(window.pad.canvas, Qt.Key.Key_3)

@@ -35,6 +35,9 @@ def test_writing_a_three_digit_number_reads_it(qtbot, make_window):
     draw_with_mouse(qtbot, canvas, number_strokes([4, 2, 7]))
     assert len(canvas.strokes()) == 4  # the 4 has two strokes
     wait_for_number(qtbot, window, "427")
+    label = window.pad.digit_label  # the whole number fits its label, none of it cut
+    assert label.fontMetrics().horizontalAdvance("427") <= label.contentsRect().width()
+    assert label.font().pointSize() >= 40  # and still reads as the big answer
     reading = window.pad.last_number
     assert [d.parts for d in reading.digits] == [[0, 1], [2], [3]]
     assert len(canvas._boxes) == 3  # a thin box around each digit's strokes
@@ -68,8 +71,9 @@ def test_undo_redo_and_eraser_work_per_stroke(qtbot, make_window):
     qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=widget_point(canvas, x, y))
     wait_for_number(qtbot, window, "40")
     qtbot.keyClick(canvas, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
-    assert canvas._boxes == []
+    qtbot.waitUntil(lambda: window.pad.last_number is None)
+    assert window.pad.digit_label.text() == "" and canvas._boxes == []
+    assert window.pad.bars.empty_message() == "Each digit's probabilities appear here."
 
 
 def test_number_mode_is_remembered_and_digit_mode_is_unchanged(qtbot, make_window):
@@ -85,6 +89,12 @@ def test_number_mode_is_remembered_and_digit_mode_is_unchanged(qtbot, make_windo
     draw_digit(qtbot, again.pad.canvas, 7)
     qtbot.waitUntil(lambda: again.pad.digit_label.text() == "7", timeout=10000)
     assert len(again.pad.bars.values) == 3 and again.pad.canvas._boxes == []
+    again.save_settings()
+    fresh_pad = make_window(wait=False).pad
+    assert not fresh_pad.number_mode
+    fresh = fresh_pad.digit_label  # the one digit looks as it always did
+    assert again.pad.digit_label.font() == fresh.font()
+    assert again.pad.digit_label.width() == fresh.width()
 
 
 def test_opening_an_image_in_number_mode_reads_a_number(qtbot, make_window, tmp_path):

@@ -25,12 +25,18 @@ def test_drawing_with_the_mouse_is_read(qtbot, make_window, digit):
 
 def test_empty_canvas_gives_no_prediction_and_no_error(qtbot, make_window):
     window = make_window()
+    bars = window.pad.bars
+    assert "Draw a digit" in bars.empty_message()  # a fresh window says what to do
     draw_digit(qtbot, window.pad.canvas, 4)
     wait_for_digit(qtbot, window, "4")
-    window.clear_action.trigger()
-    qtbot.waitUntil(lambda: window.pad.digit_label.text() == "–")
-    assert window.pad.last_probs is None
-    assert window.pad.bars.values == [(d, 0.0) for d in range(10)]  # the ten digits at 0
+    assert bars.empty_message() == "" and bars.values[0][0] == 4
+    qtbot.mouseClick(window.pad.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pad.last_probs is None)
+    # An empty state, not data: no big digit or dash, no bars, no digit ticks, one sentence.
+    assert window.pad.digit_label.text() == ""
+    assert bars.values == [] and "Draw a digit" in bars.empty_message()
+    assert bars.getAxis("left")._tickLevels == [[]]
+    assert "Draw a digit" in window.pad.state_label.text()
     assert not window.pad.error_label.isVisible()
 
 
@@ -144,7 +150,8 @@ def test_a_bad_checkpoint_shows_an_error_and_keeps_the_model(
     qtbot.waitUntil(lambda: window.pad.error_label.isVisible(), timeout=10000)
     shown, full = window.pad.error_label.text(), window.pad.error_label.toolTip()
     assert "broken.pt" in shown  # the line may be shortened to its slot; the tooltip is whole
-    assert "previous model is still in use" in full and full.startswith(shown.rstrip("…"))
+    assert full.endswith("; the previous model is still in use.")
+    assert full.startswith(shown.rstrip("…"))
     draw_digit(qtbot, window.pad.canvas, 7)
     wait_for_digit(qtbot, window, "7")
 
@@ -268,7 +275,22 @@ def test_about_and_model_card_name_the_model(qtbot, make_window):
 
     QTimer.singleShot(200, read_about)
     window.show_about()
-    assert seen and "desknet" in seen[0]
+    assert seen and "desknet" in seen[0] and "(raw, before calibration)" in seen[0]
+
+
+def test_the_status_bar_says_which_test_accuracy_it_shows(qtbot, make_window, shipped_checkpoint):
+    """The shipped checkpoint stores its raw accuracy; the card's figure is after calibration.
+    The status line must not pass one off as the other."""
+    from mnist_desk.core.checkpoint import load_checkpoint
+
+    stored = load_checkpoint(shipped_checkpoint)
+    assert stored.calibration  # the shipped model is calibrated: the two figures differ
+    window = make_window()
+    raw = f"{stored.metrics['test_acc'] * 100:.2f}%"
+    assert window.model_status.text() == f"Model: desknet · MNIST test {raw} (raw, before " + (
+        "calibration) · CPU"
+    )
+    assert "after calibration" in window.model_status.toolTip()
 
 
 def _first_table_row(browser):

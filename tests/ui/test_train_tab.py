@@ -3,12 +3,13 @@ import json
 import shutil
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mnist_desk.core.config import TrainConfig
 from mnist_desk.core.runs import RunRecord, default_runs_table
 from mnist_desk.paths import runs_dir
+from mnist_desk.ui.train_tab import TABLE_COLUMNS
 from tests.ui.conftest import draw_digit
 
 
@@ -81,9 +82,12 @@ def test_a_run_from_the_tab_finishes_and_its_checkpoint_predicts(qtbot, make_win
     with qtbot.waitSignal(tab.run_ended, timeout=180000):
         assert tab.start(_quick_config(mnist_root))
         assert not tab.start(_quick_config(mnist_root))  # only one run at a time
+        assert tab.acc_plot.empty_message() == "Accuracies appear as each epoch ends."
     assert "batch (smoothed)" in tab.loss_plot.data and "test" in tab.acc_plot.data
     assert tab.start_button.isEnabled() and tab.table.rowCount() == 1
     assert tab.table.item(0, 2).text() == "done"
+    scored = tab.table.item(0, TABLE_COLUMNS.index("test acc")).toolTip()
+    assert scored == "Scored on the first 300 MNIST test digits."  # not all 10,000
     path = str(tab.last_result.best_path)
     assert window.pad.model_combo.findData(path) >= 0  # selectable on the pad
     qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
@@ -99,6 +103,8 @@ def test_cancel_stops_within_a_second_and_keeps_a_checkpoint(qtbot, make_window,
     tab = window.train_tab
     tab.start(_quick_config(mnist_root, epochs=50, train_subset=600, test_subset=200))
     qtbot.waitUntil(lambda: "test" in tab.acc_plot.data, timeout=120000)  # one epoch done
+    epochs = tab.table.item(0, TABLE_COLUMNS.index("epochs")).text()  # the row keeps count
+    assert tab.table.rowCount() == 1 and epochs.endswith("/50") and epochs != "0/50"
     with qtbot.waitSignal(tab.run_ended, timeout=5000):
         started = time.perf_counter()
         qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
@@ -279,3 +285,47 @@ def test_the_status_says_loading_from_the_start_click_until_the_first_batch(
     assert phases[0] == ("start", "Epoch 1/1: first batch…")
     assert all(text.startswith("Epoch 1/1 · ") for kind, text in phases[1:] if kind == "batch")
     assert tab.speed_label.text() == "Finished"
+
+
+def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
+    qtbot, make_window, shipped_checkpoint
+):
+    """At the minimum width no column scrolls out of sight: the long name is cut in the
+    middle, whole in its tooltip; the accuracy column sorts as numbers, not as text."""
+    long_name = "desknet-a-rather-long-run-name-from-the-command-line-20261126-025859"
+    _fake_run(long_name, shipped_checkpoint, 0.875)
+    _fake_run("cnn-short", shipped_checkpoint, 1.0)
+    window = make_window()
+    window.resize(window.MINIMUM_SIZE)
+    qtbot.waitUntil(lambda: window.size() == window.MINIMUM_SIZE)
+    tab = window.train_tab
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    qtbot.wait(100)
+    for button in (tab.start_button, tab.cancel_button, tab.use_button, tab.resume_button):
+        assert button.visibleRegion().boundingRect() == button.rect(), button.text()  # whole
+    table, header = tab.table, tab.table.horizontalHeader()
+    last = table.columnCount() - 1
+    assert header.sectionPosition(last) + header.sectionSize(last) <= table.viewport().width()
+    assert header.sectionSize(0) >= 80  # the name keeps a readable share
+    for column in range(1, table.columnCount()):  # the short columns are never cut
+        assert header.sectionSize(column) >= header.sectionSizeHint(column) - 1
+    row = next(r for r in range(2) if table.item(r, 0).text() == long_name)
+    assert long_name in table.item(row, 0).toolTip()
+    scored = table.item(row, TABLE_COLUMNS.index("test acc")).toolTip()
+    assert scored == "Scored on all 10,000 MNIST test digits."
+    assert table.fontMetrics().horizontalAdvance(long_name) > header.sectionSize(0)  # so: cut
+    assert header.sortIndicatorSection() == TABLE_COLUMNS.index("created")  # newest first
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert tab.loss_plot.empty_message() == "Start a run, or select one below."
+    _click_row(qtbot, table, 0)  # a run's curves replace the empty charts' sentence
+    assert tab.loss_plot.empty_message() == "" and tab.loss_plot.data
+    accuracy = TABLE_COLUMNS.index("test acc")
+    qtbot.mouseClick(  # a person's click on the header sorts by it
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(accuracy) + 10, header.height() // 2),
+    )
+    shown = [table.item(r, accuracy).text() for r in range(2)]
+    ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    assert shown == (["87.50%", "100.00%"] if ascending else ["100.00%", "87.50%"])
