@@ -222,12 +222,17 @@ def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
             views.append(view_at[request_id] - start)
     ready = window.network_tab.view.index_state
     window.close()
-    compare = [p["compare"] for p in parts[5:]]
+    part = {key: [p[key] for p in parts[5:]] for key in ("inspect", "neighbours", "compare")}
+    count = len(window.network_tab.view.compare)
     return [
         f"| {name}: stroke end → bars updated (Network tab open) | {percentiles(bars)} |",
         f"| {name}: **stroke end → Network view updated** (index {ready}) | {percentiles(views)} |",
-        f"| {name}: compare all {len(window.network_tab.view.compare)} models (in the worker) | "
-        f"{percentiles(compare)} |",
+        f"| {name}: inspection (forward with hooks + Grad-CAM, in the worker) | "
+        f"{percentiles(part['inspect'])} |",
+        f"| {name}: nearest 8 (helper thread, beside the inspection) | "
+        f"{percentiles(part['neighbours'])} |",
+        f"| {name}: compare all {count} models (either thread, summed) | "
+        f"{percentiles(part['compare'])} |",
     ]
 
 

@@ -213,6 +213,25 @@ def penultimate_features(features: torch.Tensor) -> np.ndarray:
     return f.numpy()
 
 
+def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
+    """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
+    (for the Network tab's neighbours), from the same single forward pass; features None
+    for a model without a Linear layer to read them from."""
+    captured: list[torch.Tensor] = []
+    try:
+        _, final = last_linear(predictor.model)
+    except ValueError:
+        return predictor.all_probabilities(image28), None
+    handle = final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
+    try:
+        with torch.inference_mode():
+            logits = predictor.logits(image28)
+            probs = predictor.calibrate(logits).softmax(dim=1).cpu().numpy()[0]
+    finally:
+        handle.remove()
+    return probs, penultimate_features(captured[-1])[0]
+
+
 def batch_features(predictor: Predictor, images: np.ndarray) -> np.ndarray:
     """Penultimate features of many 28×28 images (floats in [0, 1])."""
     captured: list[torch.Tensor] = []

@@ -8,8 +8,11 @@ milliseconds per drawing.
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,28 @@ from mnist_desk.core.neighbours import FeatureIndex, file_md5, load_index
 from mnist_desk.core.predict import Predictor
 
 NEIGHBOURS = 8
+_ACTIVE = np.empty(0, np.float32)  # a compare row of the inspected model: filled from it
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    """One thread beside the inference worker's, for the view's neighbours and compared models.
+
+    Torch operators release the GIL, so on a second core this work runs while the inspected
+    model's pass runs in the worker. It uses as many torch threads as the thread that first
+    asks (one, in the app: a drawing is too small a batch to split).
+    """
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            import torch
+
+            threads = torch.get_num_threads()
+            _helper = ThreadPoolExecutor(
+                1, "network-compare", initializer=torch.set_num_threads, initargs=(threads,)
+            )
+        return _helper
 
 
 @dataclass
@@ -60,8 +85,13 @@ class PredictorCache:
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[float, Predictor]] = {}
+        self._lock = threading.Lock()  # the view's two threads both read compared models
 
     def get(self, path: str) -> Predictor:
+        with self._lock:
+            return self._get(path)
+
+    def _get(self, path: str) -> Predictor:
         from mnist_desk.paths import default_checkpoint_path
 
         real = str(path or default_checkpoint_path())
@@ -99,7 +129,17 @@ class NetworkSession:
             self._index_key = None
         self.options.update(options)
 
-    def view(self, predictor: Predictor, image28: np.ndarray) -> NetworkView:
+    def view(
+        self, predictor: Predictor, image28: np.ndarray, features: np.ndarray | None = None
+    ) -> NetworkView:
+        """The view of one drawing. ``features``: its penultimate features from the pad's own
+        forward pass (core.inspect.probabilities_and_features), so that the neighbour lookup
+        need not wait for the inspection.
+
+        Two threads share the work: this one inspects the viewed model while the helper looks
+        up the neighbours (one long matrix product that holds no GIL), then both read the
+        compared models, whichever is free taking the next.
+        """
         t0 = time.perf_counter()
         if self._drawing is None or not np.array_equal(self._drawing, image28):
             self._drawing, self._known = np.array(image28, copy=True), {}
@@ -108,8 +148,23 @@ class NetworkSession:
         viewed = self.predictors.get(timeline) if timeline else predictor
         target = self.options.get("target")
         targets = (int(target),) if target is not None else ()
+        # Without the timeline the inspected model is the active one: its row comes from the
+        # inspection.
+        rows = _Shared(
+            [
+                functools.partial(
+                    self._compare_row, label, path, predictor, active_path, image28, not timeline
+                )
+                for label, path in self.options.get("compare") or []
+            ]
+        )
+        early = None if timeline or features is None else (active_path, features)
+        helper = _helper_thread().submit(self._helper_part, early, rows)
         inspection = inspect(viewed, image28, targets)
         t1 = time.perf_counter()
+        rows.run()
+        found, neighbours_s = helper.result()
+        t2 = time.perf_counter()
         explained = target if target in inspection.explanations else None
         if explained is None:
             explained = next(iter(inspection.explanations), 0)
@@ -122,18 +177,38 @@ class NetworkSession:
             target=int(explained),
             weights=self._weights(viewed),
         )
-        # Without the timeline the inspected model is the active one: its row is already read.
-        known = None if timeline else inspection.probabilities
-        result.compare = self._compare(predictor, active_path, image28, known)
-        t2 = time.perf_counter()
+        result.compare = rows.results
+        for row in result.compare:
+            if row.probabilities is _ACTIVE:
+                row.probabilities = inspection.probabilities
         if timeline:
             result.index_state = "timeline"
             result.index_message = "Nearest digits are shown for the trained model, not an epoch."
         else:
-            self._neighbours(active_path, inspection, result)
+            if found is None:
+                start = time.perf_counter()
+                found = self._nearest(active_path, inspection.features[0])
+                neighbours_s = time.perf_counter() - start
+            self._show_nearest(found, result)
         t3 = time.perf_counter()
-        result.timings = {"inspect": t1 - t0, "compare": t2 - t1, "neighbours": t3 - t2}
+        result.timings = {
+            "inspect": t1 - t0,
+            "compare": rows.seconds,  # its own time, on either thread
+            "neighbours": neighbours_s,  # its own time
+            "shared": t2 - t1,  # after the inspection, until both threads were done
+            "total": t3 - t0,
+        }
         return result
+
+    def _helper_part(self, early, rows: _Shared):
+        """On the helper thread: the neighbours (when the features came early), then rows."""
+        found, seconds = None, 0.0
+        if early is not None:
+            start = time.perf_counter()
+            found = self._nearest(*early)
+            seconds = time.perf_counter() - start
+        rows.run()
+        return found, seconds
 
     def _weights(self, predictor: Predictor) -> dict[str, np.ndarray]:
         if self._weights_of is None or self._weights_of[0] is not predictor:
@@ -141,50 +216,51 @@ class NetworkSession:
         return self._weights_of[1]
 
     # ----- compare -----------------------------------------------------------------------
-    def _compare(
-        self, active: Predictor, active_path: str, image28, active_probs=None
-    ) -> list[CompareRow]:
-        rows = []
-        for label, path in self.options.get("compare") or []:
+    def _compare_row(
+        self, label: str, path: str, active: Predictor, active_path: str, image28, inspected: bool
+    ) -> CompareRow:
+        """One model's reading (on either thread); ``inspected``: the active model's row is
+        filled from the inspection afterwards."""
+        try:
+            predictor = self.predictors.get(path)
             probs = None
-            try:
-                predictor = self.predictors.get(path)
-                if str(predictor.checkpoint.path) == active_path:
-                    predictor = active
-                    probs = active_probs
-                if probs is None:
-                    key = ("compare", predictor)
-                    if key not in self._known:
-                        self._known[key] = predictor.all_probabilities(image28)
-                    probs = self._known[key]
-                rows.append(CompareRow(label, path, predictor.name, probs))
-            except (UserError, OSError) as exc:
-                rows.append(CompareRow(label, path, "?", None, str(exc)))
-        return rows
+            if str(predictor.checkpoint.path) == active_path:
+                predictor = active
+                probs = _ACTIVE if inspected else None
+            if probs is None:
+                key = ("compare", predictor)
+                if key not in self._known:
+                    self._known[key] = predictor.all_probabilities(image28)
+                probs = self._known[key]
+            return CompareRow(label, path, predictor.name, probs)
+        except (UserError, OSError) as exc:
+            return CompareRow(label, path, "?", None, str(exc))
 
     # ----- neighbours --------------------------------------------------------------------
-    def _neighbours(self, path: str, inspection: Inspection, result: NetworkView) -> None:
+    def _nearest(self, path: str, features: np.ndarray) -> tuple[str, str, list]:
+        """(index state, message, [(training row, label, cosine)]) for the active checkpoint."""
         if not path:
-            result.index_state, result.index_message = "unavailable", "No checkpoint file."
-            return
+            return "unavailable", "No checkpoint file.", []
         key = (path, os.stat(path).st_mtime)
         if key != self._index_key:
             self._index_key = key
             self._index = load_index(path, file_md5(path))
             self._index_message = ""
         if self._index is None:
-            result.index_state = "missing"
-            return
+            return "missing", "", []
         try:
-            images = self._training_images()
+            self._training_images()
         except UserError as exc:
-            result.index_state, result.index_message = "unavailable", str(exc)
-            return
-        result.index_state = "ready"
+            return "unavailable", str(exc), []
         index, nearest = self._known.get("neighbours", (None, []))
         if index is not self._index:
-            nearest = self._index.nearest(inspection.features[0], NEIGHBOURS)
+            nearest = self._index.nearest(features, NEIGHBOURS)
             self._known["neighbours"] = (self._index, nearest)
+        return "ready", "", nearest
+
+    def _show_nearest(self, found: tuple[str, str, list], result: NetworkView) -> None:
+        result.index_state, result.index_message, nearest = found
+        images = self._train_images
         for row, label, score in nearest:
             result.neighbours.append((row, label, score, images[row]))
 
@@ -195,6 +271,29 @@ class NetworkSession:
             split = load_split(resolve_data_root(self.data_root), train=True, download=False)
             self._train_images = split.images.numpy()
         return self._train_images
+
+
+class _Shared:
+    """Tasks that two threads work through together: whichever is free takes the next one."""
+
+    def __init__(self, tasks: list) -> None:
+        self._tasks = tasks
+        self._next = 0
+        self._lock = threading.Lock()
+        self.results: list = [None] * len(tasks)
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        while True:
+            with self._lock:
+                i = self._next
+                if i >= len(self._tasks):
+                    return
+                self._next += 1
+            start = time.perf_counter()
+            self.results[i] = self._tasks[i]()
+            with self._lock:
+                self.seconds += time.perf_counter() - start
 
 
 def epoch_snapshots(checkpoint: str | os.PathLike) -> list[Path]:

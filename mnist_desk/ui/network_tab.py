@@ -54,7 +54,11 @@ def _tile_side(h: int, count: int) -> int:
 
 
 class TileGrid(QWidget):
-    """Feature maps as a grid of tiles, one colour scale for the whole layer."""
+    """Feature maps as a grid of tiles, one colour scale for the whole layer.
+
+    At most ``columns`` tiles a row, fewer when the available width (the layer list's, see
+    ``set_available_width``) holds fewer: a narrow window wraps the maps instead of scrolling.
+    """
 
     clicked = Signal(int)
     hovered = Signal(int)
@@ -67,18 +71,28 @@ class TileGrid(QWidget):
         self.tile = 24
         self.selected = -1
         self._image = None
+        self._width = 0  # 0: no limit
+        self._shown: tuple | None = None  # the last set_maps arguments, to wrap again
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
+    def set_available_width(self, width: int) -> None:
+        if width != self._width:
+            self._width = width
+            if self._shown is not None:
+                self.set_maps(*self._shown)
+
     def set_maps(self, maps: np.ndarray, lo: float, hi: float, table=ACTIVATION, columns=16):
+        self._shown = (maps, lo, hi, table, columns)
         self.maps = maps
         count, h, w = maps.shape
-        self.columns = max(1, min(columns, count))
         self.tile = _tile_side(max(h, w), count)
         gap = 1 if count > 1 else 0
-        self._image = array_qimage(mosaic(maps, self.columns, gap), lo, hi, table)
-        rows = -(-count // self.columns)
         self._cell = (w + gap, h + gap)
         self._scale = self.tile / max(h, w)
+        fit = int(self._width // (self._cell[0] * self._scale)) if self._width else columns
+        self.columns = max(1, min(columns, count, fit))
+        self._image = array_qimage(mosaic(maps, self.columns, gap), lo, hi, table)
+        rows = -(-count // self.columns)
         self.setFixedSize(
             round(self.columns * self._cell[0] * self._scale),
             round(rows * self._cell[1] * self._scale),
@@ -126,17 +140,24 @@ class TileGrid(QWidget):
 
 
 class HeatStrip(TileGrid):
-    """A dense layer's units as a strip of cells (rows of 64), clickable like maps."""
+    """A dense layer's units as a strip of cells (rows of up to 64), clickable like maps."""
+
+    def set_maps(self, maps, lo, hi, table=ACTIVATION, columns=64) -> None:
+        """Wrapping again (a new width) draws the strip again."""
+        self.set_vector(maps.reshape(-1), lo, hi, table)
 
     def set_vector(self, values: np.ndarray, lo: float, hi: float, table=ACTIVATION) -> None:
+        self._shown = (values, lo, hi, table)
         per_row = min(64, len(values))
+        self.tile = 10 if per_row > 32 else 18
+        if self._width:
+            per_row = max(1, min(per_row, self._width // self.tile))
         rows = -(-len(values) // per_row)
         padded = np.full(rows * per_row, np.nan, np.float32)
         padded[: len(values)] = values
         grid = padded.reshape(rows, per_row)
         self.maps = values.reshape(-1, 1, 1)
         self.columns = per_row
-        self.tile = 10 if per_row > 32 else 18
         self._cell = (1, 1)
         self._scale = self.tile
         self._image = array_qimage(grid, lo, hi, table)
@@ -262,17 +283,20 @@ class CompareView(QWidget):
 class LayerRow(QWidget):
     """Title, value range and colour scale of one layer, above its maps or strip."""
 
-    def __init__(self, layer, weights: dict, parent: QWidget | None = None) -> None:
+    def __init__(self, layer, weights: dict, parent: QWidget | None = None, width: int = 0) -> None:
         super().__init__(parent)
         self.layer = layer
         self.title = QLabel()
+        self.title.setWordWrap(True)  # "conv 1 · 32 maps of 28×28 · BatchNorm2d → ReLU"
         self.scale = ColourScale()
+        self.scale.setMinimumWidth(110)
         self.scale.setMaximumWidth(220)
         head = QHBoxLayout()
-        head.addWidget(self.title)
-        head.addStretch(1)
-        head.addWidget(self.scale)
+        # Both stretch: beside a stretch the scale kept its (empty) size hint and was not drawn.
+        head.addWidget(self.title, 1)
+        head.addWidget(self.scale, 1, Qt.AlignmentFlag.AlignTop)
         self.view = TileGrid() if layer.is_maps or layer.kind == "input" else HeatStrip()
+        self.view.set_available_width(width)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.addLayout(head)
@@ -360,6 +384,7 @@ class NetworkTab(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(layers_widget)
+        self.scroll.installEventFilter(self)  # its width wraps the layer maps
         self.softmax = ClassBars()
         self.softmax.class_clicked.connect(self._on_class_clicked)
 
@@ -467,6 +492,26 @@ class NetworkTab(QWidget):
         layout.addWidget(self.timeline_hint)
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.scroll and event.type() == QEvent.Type.Resize:
+            width = self._maps_width()
+            for row in self.layer_rows:
+                row.view.set_available_width(width)
+        return super().eventFilter(watched, event)
+
+    def _maps_width(self) -> int:
+        """The layer list's width less its frame, margins and a vertical scroll bar, shown or
+        not: wrapping must not depend on whether the bar is there (it would flip to and fro)."""
+        margins = self.layers_box.contentsMargins()
+        return max(
+            1,
+            self.scroll.width()
+            - 2 * self.scroll.frameWidth()
+            - self.scroll.verticalScrollBar().sizeHint().width()
+            - margins.left()
+            - margins.right(),
+        )
 
     # ----- visibility ---------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
@@ -648,7 +693,7 @@ class NetworkTab(QWidget):
             row.deleteLater()
         self.layer_rows = []
         for layer in shown:
-            row = LayerRow(layer, {})
+            row = LayerRow(layer, {}, width=self._maps_width())
             row.view.clicked.connect(lambda i, name=layer.name: self._select(name, i))
             row.view.hovered.connect(lambda i, name=layer.name: self._hover(name, i))
             self.layers_box.insertWidget(self.layers_box.count() - 1, row)

@@ -54,6 +54,9 @@ class InferenceWorker(QObject):
         self._network = None  # core.network.NetworkSession, made on first use
         self._network_scheduled = False
         self._last_image: tuple[int, object] | None = None
+        # The last drawing's penultimate features and the predictor that made them: the
+        # view's neighbour lookup starts from them at once, beside the inspection.
+        self._last_features: tuple[object, object] | None = None
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -147,8 +150,11 @@ class InferenceWorker(QObject):
         if image is None or self._predictor is None:
             self.network_result.emit(request_id, None)
             return
+        features = None
+        if self._last_features is not None and self._last_features[0] is self._predictor:
+            features = self._last_features[1]
         try:
-            view = self._session().view(self._predictor, image)
+            view = self._session().view(self._predictor, image, features)
         except Exception as exc:
             traceback.print_exc()
             self.failed.emit(request_id, f"Network view: {type(exc).__name__}: {exc}")
@@ -189,7 +195,14 @@ class InferenceWorker(QObject):
                     self._schedule_network()  # nothing to show: clear the view now
                 self.result.emit(request_id, None, None, None)
                 return
-            probs = self._predictor.all_probabilities(image)  # 10 digits (+ "not a digit")
+            self._last_features = None
+            if self.want_network:  # the same one pass gives the view's neighbour features
+                from mnist_desk.core.inspect import probabilities_and_features
+
+                probs, features = probabilities_and_features(self._predictor, image)
+                self._last_features = (self._predictor, features)
+            else:
+                probs = self._predictor.all_probabilities(image)  # 10 digits (+ "not a digit")
             t2 = time.perf_counter()
             saliency = self._predictor.explain(image) if self.want_saliency else None
             if self.record_timings:

@@ -213,3 +213,48 @@ def test_same_drawing_is_read_again_when_a_compared_checkpoint_changes(tmp_path,
     after = session.view(active, seven).compare[0].probabilities
     assert not np.allclose(after, before)
     np.testing.assert_allclose(after, Predictor.from_path(best).all_probabilities(seven))
+
+
+def test_features_from_the_pads_pass_give_the_same_view_as_the_inspection(
+    tmp_path, mnist_root, isolated_home, seven
+):
+    """The pad's forward pass gives its answer and the neighbour features at once: the view
+    made from them (lookup beside the inspection, compared models shared between two
+    threads) shows what the view made from the inspection alone shows."""
+    from mnist_desk.core.inspect import probabilities_and_features
+    from mnist_desk.core.neighbours import build_index
+    from mnist_desk.core.network import NetworkSession
+
+    best = save_tiny_run(tmp_path / "run", epochs=0, model_name="cnn")
+    other = save_tiny_run(tmp_path / "other", epochs=0, model_name="lenet5")
+    build_index(best, mnist_root, 300)
+    active = Predictor.from_path(best)
+    probs, features = probabilities_and_features(active, seven)
+    np.testing.assert_array_equal(probs, active.all_probabilities(seven))
+    entries = [("Shipped", ""), ("Active", str(best)), ("Other", str(other))]
+
+    views = []
+    for given in (None, features):
+        session = NetworkSession(str(mnist_root))
+        session.update({"compare": entries})
+        views.append(session.view(active, seven, given))
+    alone, early = views
+    assert alone.index_state == early.index_state == "ready"
+    assert [n[:3] for n in early.neighbours] == [n[:3] for n in alone.neighbours]
+    assert [r.label for r in early.compare] == ["Shipped", "Active", "Other"]
+    for a, b in zip(alone.compare, early.compare, strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    assert early.compare[1].probabilities is early.inspection.probabilities
+    assert early.compare[0].model == "desknet" and early.compare[2].model == "lenet5"
+
+
+def test_a_model_without_a_linear_layer_still_gets_its_answer(seven):
+    """The pad's answer never depends on the neighbour features it may carry along."""
+    from mnist_desk.core.inspect import probabilities_and_features
+
+    model = nn.Sequential(nn.Conv2d(1, 10, 28), nn.Flatten())
+    predictor = random_predictor("mlp")
+    predictor.model = model.eval()
+    probs, features = probabilities_and_features(predictor, seven)
+    assert features is None and probs.shape == (10,)
+    np.testing.assert_array_equal(probs, predictor.all_probabilities(seven))

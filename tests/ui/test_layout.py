@@ -241,8 +241,7 @@ def test_at_the_minimum_size_no_tab_scrolls_sideways_and_the_run_status_is_in_si
         qtbot.wait(100)
         name = window.tabs.tabText(index)
         for area in tab.findChildren(QScrollArea):
-            # (The layer maps, 16 tiles a row, still scroll sideways: a known leftover.)
-            if area.isVisible() and area is not window.network_tab.scroll:
+            if area.isVisible():
                 assert not area.horizontalScrollBar().isVisible(), name
         buttons = [b for b in tab.findChildren(QAbstractButton) if b.isVisible()]
         for a in buttons:  # side by side, never on top of each other

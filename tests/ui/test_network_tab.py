@@ -235,3 +235,53 @@ def test_compare_shows_a_long_run_name_in_full_on_hover(qtbot):
     qtbot.waitUntil(lambda: QToolTip.isVisible() and long_name in QToolTip.text(), timeout=5000)
     assert QToolTip.text().startswith(f"{long_name} (desknet): 3 at 90")
     assert f"/runs/{long_name}/best.pt" in QToolTip.text()
+
+
+def test_the_bars_are_shown_before_the_network_view_of_each_drawing(qtbot, make_window):
+    """The pad's answer never waits for the view: for every stroke drawn on the tab, the
+    bars of that drawing are up before its layers (the view is started after them)."""
+    window = make_window()
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    events = []
+    window.pad.answer_shown.connect(lambda i, *_: events.append(("bars", i)))
+    tab.view_shown.connect(lambda i: events.append(("view", i)))
+    for digit in (3, 8):
+        draw_digit(qtbot, tab.canvas, digit)
+        newest = window.pad._request_id
+        qtbot.waitUntil(lambda newest=newest: ("view", newest) in events, timeout=30000)
+    views = [i for kind, i in events if kind == "view"]
+    assert len(views) >= 2
+    for i in views:
+        assert ("bars", i) in events, f"view {i} was shown for a drawing without bars"
+        assert events.index(("bars", i)) < events.index(("view", i))
+    assert window.pad.predicted_digit() == 8
+    assert int(tab.view.inspection.probabilities[:10].argmax()) == 8
+    window.close()
+
+
+def test_at_the_minimum_size_the_layer_maps_wrap_instead_of_scrolling_sideways(qtbot, make_window):
+    window = make_window()
+    window.resize(window.MINIMUM_SIZE)
+    qtbot.waitUntil(lambda: window.size() == window.MINIMUM_SIZE)
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 2)
+    wait_for_view(qtbot, tab)
+    qtbot.wait(100)  # let the layouts settle
+    assert not tab.scroll.horizontalScrollBar().isVisible()
+    room = tab.scroll.viewport().width()
+    conv = tab.layer_row("conv 1")
+    assert len(conv.view.maps) > conv.view.columns > 1  # wrapped onto more rows, not cut
+    for row in tab.layer_rows:
+        assert row.view.width() <= room, row.layer.name
+        assert row.scale.isVisible() and row.scale.width() >= 100, row.layer.name
+    # Clicking the last tile of a wrapped layer selects that map.
+    last = len(conv.view.maps) - 1
+    tab.scroll.ensureWidgetVisible(conv.view)
+    qtbot.mouseClick(conv.view, Qt.MouseButton.LeftButton, pos=conv.view.tile_rect(last).center())
+    assert f"conv 1 #{last}" in tab.detail_title.text()
+
+    window.resize(1500, 900)  # wider: more maps a row again
+    qtbot.waitUntil(lambda: conv.view.columns > 8, timeout=5000)
+    window.close()
