@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
+import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from mnist_desk.core.files import is_regular_file
 from mnist_desk.paths import settings_path
 
 
 def open_settings() -> QSettings:
-    path = settings_path()
+    path = _usable(settings_path())
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
     settings = QSettings(str(path), QSettings.Format.IniFormat)
@@ -31,3 +36,16 @@ def read(settings: QSettings, key: str, default, kind=None):
         return kind(value)
     except (TypeError, ValueError):
         return default
+
+
+def _usable(path: Path) -> Path:
+    """``path``, unless something other than a plain file stands there: a FIFO would block
+    QSettings (and the start-up) forever. It is moved aside, as a damaged runs.json is; if
+    it cannot be moved, this session's settings live in a temporary file instead."""
+    if not os.path.lexists(path) or is_regular_file(path):
+        return path
+    with contextlib.suppress(OSError):
+        path.rename(path.with_name(f"{path.name}.damaged-{time.time_ns()}"))
+    if not os.path.lexists(path):
+        return path
+    return Path(tempfile.gettempdir()) / f"mnist-desk-settings-{os.getpid()}.ini"

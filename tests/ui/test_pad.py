@@ -224,6 +224,27 @@ def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_hom
     wait_for_digit(qtbot, window, "1")
 
 
+def test_a_pipe_named_like_the_settings_file_does_not_block_the_start(
+    qtbot, make_window, isolated_home
+):
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(isolated_home / "settings.ini")
+    opening = "from mnist_desk.ui.settings import open_settings; open_settings()"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    try:  # in a child process: a blocked open must fail this test, not hang the suite
+        subprocess.run([sys.executable, "-c", opening], env=env, timeout=60, check=True)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("opening the settings blocked on a FIFO") from None
+    assert list(isolated_home.glob("settings.ini.damaged-*"))  # moved aside, not deleted
+    window = make_window()
+    window.pad.k_spin.setValue(6)
+    window.close()
+    assert make_window().pad.k_spin.value() == 6  # and settings are kept again
+
+
 def test_an_opened_digit_can_be_drawn_over_and_undone(qtbot, make_window, tmp_path):
     from PIL import Image
 
