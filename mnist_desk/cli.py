@@ -452,9 +452,13 @@ def cmd_predict(args) -> int:
     predictor = Predictor.from_path(_checkpoint_path(args))
     if args.number:
         return _predict_numbers(args, predictor, max(1, min(10, args.top_k)))
-    rows = []
+    rows, failed = [], []
     for name in args.images:
-        image28 = load_image_as_mnist(name)
+        try:
+            image28 = load_image_as_mnist(name)
+        except UserError as exc:  # one blank or broken image must not cost the others' answers
+            failed.append(_report_failed(name, exc))
+            continue
         probs = predictor.all_probabilities(image28)
         not_digit = float(predictor.not_digit_probability(probs))
         top = top_k_of(probs[:10], args.top_k)
@@ -476,7 +480,7 @@ def cmd_predict(args) -> int:
                 Image.fromarray(to_uint8(image28)), Path(args.save_28) / f"{Path(name).stem}_28.png"
             )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + failed, indent=2))
     else:
         for row in rows:
             ranked = ", ".join(f"{t['digit']} ({t['p'] * 100:.1f}%)" for t in row["top_k"])
@@ -484,15 +488,25 @@ def cmd_predict(args) -> int:
                 row["state"], ""
             )
             print(f"{row['image']}: {verdict}{ranked}")
-    return 0
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _report_failed(name: str, exc: Exception) -> dict:
+    """One line on stderr for an image that could not be read; its JSON row says why too."""
+    print(f"mnist-desk predict: {_one_line(exc)}", file=sys.stderr)
+    return {"image": name, "error": _one_line(exc)}
 
 
 def _predict_numbers(args, predictor, k: int) -> int:
     from mnist_desk.core.grouping import load_number_image
 
-    rows = []
+    rows, failed = [], []
     for name in args.images:
-        reading = load_number_image(name, predictor, k)
+        try:
+            reading = load_number_image(name, predictor, k)
+        except UserError as exc:
+            failed.append(_report_failed(name, exc))
+            continue
         rows.append({"image": name, "number": reading.text, "digits": reading.digits})
     if args.json:
         out = [
@@ -513,14 +527,14 @@ def _predict_numbers(args, predictor, k: int) -> int:
             }
             for row in rows
         ]
-        print(json.dumps(out, indent=2))
-        return 0
+        print(json.dumps(out + failed, indent=2))
+        return EXIT_USER_ERROR if failed else 0
     for row in rows:
         print(f"{row['image']}: {row['number']}")
         for d in row["digits"]:
             mark = " (not a digit?)" if d.not_a_digit else " (not sure)" if d.low_confidence else ""
             print(f"  {d.text}  {d.confidence * 100:.1f}%{mark}")
-    return 0
+    return EXIT_USER_ERROR if failed else 0
 
 
 def cmd_export(args) -> int:

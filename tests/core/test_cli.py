@@ -132,6 +132,23 @@ def test_predict_prints_the_digit_it_read(tmp_path, capsys, shipped_checkpoint):
     assert capsys.readouterr().out.startswith(f"{seven}: 7 (")
 
 
+@pytest.mark.parametrize("number", [False, True])
+def test_predict_answers_the_good_images_when_one_is_blank(
+    tmp_path, capsys, shipped_checkpoint, number
+):
+    seven, three = _png_of(7, tmp_path / "seven.png"), _png_of(3, tmp_path / "three.png")
+    Image.new("L", (60, 60), 255).save(tmp_path / "blank.png")
+    files = [str(seven), str(tmp_path / "blank.png"), str(three)]
+    assert main(["predict", *files, *(["--number"] if number else [])]) == 2
+    out, err = capsys.readouterr()
+    assert f"{seven}: 7" in out and f"{three}: 3" in out
+    assert err.count("\n") == 1 and "blank.png" in err
+    assert main(["predict", *files, "--json", *(["--number"] if number else [])]) == 2
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["image"] for row in rows] == [files[0], files[2], files[1]]
+    assert "error" in rows[2] and "error" not in rows[0]
+
+
 def test_export_replaces_a_previous_export_and_matches_onnxruntime(
     trained, mnist_root, tmp_path, capsys
 ):
