@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -149,6 +150,15 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+def move_aside(path: str | os.PathLike) -> Path:
+    """Rename a damaged user file to ``NAME.damaged-<ns>`` beside it, so a new one can be
+    written without destroying the only copy of the old; ``OSError`` when it cannot move."""
+    path = Path(path)
+    aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
+    os.replace(path, aside)
+    return aside
 
 
 def read_json_file(path: str | os.PathLike):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_desk.core.errors import UserError
-from mnist_desk.core.files import is_regular_file, read_json_file
+from mnist_desk.core.files import is_regular_file, move_aside, read_json_file
 from mnist_desk.paths import runs_dir
 
 RUNS_TABLE = "runs.json"
@@ -173,9 +173,8 @@ class RunsTable:
         a new entry must not overwrite the only copy of the older ones."""
         rows, problems = self._read_raw()
         if problems:
-            aside = self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}")
             with suppress(FileNotFoundError):
-                os.replace(self.path, aside)
+                move_aside(self.path)
         return rows
 
     def remove(self, out: str) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from mnist_desk.core.files import is_regular_file
+from mnist_desk.core.files import is_regular_file, move_aside
 from mnist_desk.paths import settings_path
 
 
@@ -45,7 +44,7 @@ def _usable(path: Path) -> Path:
     if not os.path.lexists(path) or is_regular_file(path):
         return path
     with contextlib.suppress(OSError):
-        path.rename(path.with_name(f"{path.name}.damaged-{time.time_ns()}"))
+        move_aside(path)
     if not os.path.lexists(path):
         return path
     return Path(tempfile.gettempdir()) / f"mnist-desk-settings-{os.getpid()}.ini"
