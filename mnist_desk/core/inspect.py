@@ -217,32 +217,35 @@ def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
     """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
     (for the Network tab's neighbours), from the same single forward pass; features None
     for a model without a Linear layer to read them from."""
-    captured: list[torch.Tensor] = []
     try:
         _, final = last_linear(predictor.model)
     except ValueError:
         return predictor.all_probabilities(image28), None
-    handle = final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
-    try:
-        with torch.inference_mode():
-            logits = predictor.logits(image28)
-            probs = predictor.calibrate(logits).softmax(dim=1).cpu().numpy()[0]
-    finally:
-        handle.remove()
-    return probs, penultimate_features(captured[-1])[0]
+    with torch.inference_mode():
+        logits, features = _logits_and_final_input(predictor, final, image28)
+        probs = predictor.calibrate(logits).softmax(dim=1).cpu().numpy()[0]
+    return probs, penultimate_features(features)[0]
 
 
 def batch_features(predictor: Predictor, images: np.ndarray) -> np.ndarray:
     """Penultimate features of many 28×28 images (floats in [0, 1])."""
-    captured: list[torch.Tensor] = []
     _, final = last_linear(predictor.model)
+    with torch.inference_mode():
+        _, features = _logits_and_final_input(predictor, final, images)
+    return penultimate_features(features)
+
+
+def _logits_and_final_input(
+    predictor: Predictor, final: nn.Linear, images: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward pass: the raw logits, and what ``final`` (the last Linear) was given."""
+    captured: list[torch.Tensor] = []
     handle = final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
     try:
-        with torch.inference_mode():
-            predictor.model(predictor._tensor(images))
+        logits = predictor.logits(images)
     finally:
         handle.remove()
-    return penultimate_features(captured[-1])
+    return logits, captured[-1]
 
 
 # ----- weights ----------------------------------------------------------------------------
