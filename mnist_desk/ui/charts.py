@@ -8,6 +8,8 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
+from mnist_desk.ui.messages import read_as
+
 pg.setConfigOptions(antialias=True)
 
 
@@ -25,6 +27,11 @@ def _style_plot(plot: pg.PlotWidget) -> None:
         axis.setTextPen(text)
         # Epochs 1..3 must not read as "epoch (x0.001)": no SI-prefix rescaling of any axis.
         axis.enableAutoSIPrefix(False)
+
+
+def _faint(text: QColor) -> QColor:
+    """The theme's text colour, see-through: an empty chart's sentence, not data."""
+    return QColor(text.red(), text.green(), text.blue(), 150)
 
 
 def restyle_charts(root: QWidget) -> None:
@@ -101,7 +108,7 @@ class ProbabilityBars(pg.PlotWidget):
         brushes = ["#16a34a" if i == 0 else "#3b82f6" for i in range(n)]
         self._bars.setOpts(x0=[0] * n, y=ys, width=widths, height=0.7, brushes=brushes)
         # Class 10 of an 11-class model is "not a digit": "?", as in the gallery and number panel.
-        names = ["?" if d == 10 else str(d) for d, _ in ranked]
+        names = [read_as(d, short=True) for d, _ in ranked]
         self.getAxis("left").setTicks([list(zip(ys, names, strict=True))])
         if n != self._shown_k:
             self.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
@@ -129,7 +136,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.setYRange(0, 1, padding=0)
         self._shown_k = -1  # the next answer sets its own range again
         _, text = _theme_colours()
-        self._empty_text.setColor(QColor(text.red(), text.green(), text.blue(), 150))
+        self._empty_text.setColor(_faint(text))
         self._empty_text.setText(message)
         self._empty_text.setPos(0.5, 0.5)
         self._empty_text.show()
@@ -175,7 +182,7 @@ class CurvesPlot(pg.PlotWidget):
 
     def show_empty(self, message: str = "Start a run, or select one below.") -> None:
         _, text = _theme_colours()
-        faint = QColor(text.red(), text.green(), text.blue(), 150)
+        faint = _faint(text)
         # Centred and wrapped to the plotted area: a long sentence never runs off a narrow chart.
         self._empty_text.setHtml(
             f'<div style="text-align:center; color:{faint.name(QColor.NameFormat.HexArgb)}">'

@@ -7,6 +7,13 @@ from PySide6.QtWidgets import QLabel
 ERROR_COLOUR = "#dc2626"  # readable on the light and the dark palette
 
 
+def read_as(predicted: int, short: bool = False) -> str:
+    """A prediction as said: 11-class models can answer "not a digit" (class 10), "?" short."""
+    if predicted < 10:
+        return str(predicted)
+    return "?" if short else "not a digit"
+
+
 def error_label() -> QLabel:
     """A red, word-wrapped label, hidden until there is something to say."""
     label = QLabel()

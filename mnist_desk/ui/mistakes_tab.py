@@ -21,20 +21,13 @@ from PySide6.QtWidgets import (
 from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.jobs import Job, JobRunner
-from mnist_desk.ui.messages import a_digit, error_label, set_error
+from mnist_desk.ui.messages import a_digit, error_label, read_as, set_error
 
 THUMB = 56
 DETAIL_HINT = "Click a digit to see the model's top guesses."
 NOT_EVALUATED = (
     "Press “Evaluate on the MNIST test set” to see the digits the active model gets wrong."
 )
-
-
-def read_as(predicted: int, short: bool = False) -> str:
-    """A prediction as said: 11-class models can answer "not a digit" (class 10)."""
-    if predicted < 10:
-        return str(predicted)
-    return "?" if short else "not a digit"
 
 
 def nothing_matches(true: int | None, predicted: int | None) -> str:
