@@ -10,21 +10,6 @@ from mnist_desk.core.calibration import calibrate_probabilities
 from mnist_desk.core.errors import JobCancelled
 
 
-def describe_checkpoint(checkpoint) -> dict[str, Any]:
-    """What the window shows about a model: name, file, accuracy, and how it was trained."""
-    metrics = checkpoint.metrics or {}
-    return {
-        "name": checkpoint.model_name,
-        "path": str(checkpoint.path) if checkpoint.path else "",
-        "test_acc": metrics.get("test_acc"),
-        "epoch": metrics.get("epoch"),
-        "description": checkpoint.describe(),
-        "metrics": dict(metrics),
-        "train_config": dict(checkpoint.train_config or {}),
-        "created": checkpoint.created or "",
-    }
-
-
 def _never() -> bool:
     return False
 

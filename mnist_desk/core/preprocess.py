@@ -311,9 +311,8 @@ def read_image_file(path: str | os.PathLike, reader):
 
 def _bomb_size(message: str) -> str:
     """The image's size and Pillow's limit, from its refusal, so the person sees why."""
-    counts = re.findall(
-        r"(\d+) pixels", message
-    )  # "Image size (N pixels) exceeds limit of M pixels"
+    # Pillow says "Image size (N pixels) exceeds limit of M pixels"
+    counts = re.findall(r"(\d+) pixels", message)
     if len(counts) != 2:
         return ""
     return f" ({int(counts[0]):,} pixels; images up to {int(counts[1]):,} pixels are read)"
