@@ -7,6 +7,7 @@ import inspect
 import math
 import os
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
-from mnist_desk.core.runs import RunRecord, default_runs_table, load_history
+from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_history
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
@@ -571,6 +572,13 @@ class TrainTab(QWidget):
             self.log.appendPlainText(f"Could not update the runs table: {exc}")
         self.refresh_table(select=config.out)
 
+    def _forget(self, config: TrainConfig) -> None:
+        try:
+            default_runs_table().remove(config.out)
+        except OSError as exc:
+            self.log.appendPlainText(f"Could not update the runs table: {exc}")
+        self.refresh_table()
+
     def _show_epochs_done(self, done: int, total: int) -> None:
         """The running run's row counts its epochs as they end (it said 0/N until the end)."""
         column = TABLE_COLUMNS.index("epochs")
@@ -671,7 +679,10 @@ class TrainTab(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self._record(self._config, "failed")
+        if holds_run(Path(self._config.out)):
+            self._record(self._config, "failed")
+        else:  # failed before its first epoch: core took its folder away, the row goes too
+            self._forget(self._config)
         self._run_over()
         self.last_error = message
         self.speed_label.setText("Failed")

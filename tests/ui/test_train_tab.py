@@ -329,3 +329,25 @@ def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
     shown = [table.item(r, accuracy).text() for r in range(2)]
     ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
     assert shown == (["87.50%", "100.00%"] if ascending else ["100.00%", "87.50%"])
+
+
+def test_a_run_that_fails_in_its_first_epoch_leaves_no_row_and_no_folder(
+    qtbot, make_window, mnist_root
+):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["optimizer"].setCurrentText("sgd")
+    tab.fields["epochs"].setValue(1)
+    tab.fields["train_subset"].setValue(1000)
+    tab.fields["test_subset"].setValue(100)
+    tab.fields["data"].setText(str(mnist_root))
+    lr = tab.fields["lr"]
+    lr.lineEdit().selectAll()
+    qtbot.keyClicks(lr, "10")  # far too large: the loss blows up within the first epoch
+    with qtbot.waitSignal(tab.run_ended, timeout=120000) as ended:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [False] and "loss became" in tab.error_label.text()
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no empty run folder
