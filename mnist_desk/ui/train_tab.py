@@ -103,6 +103,15 @@ def data_problem(folder: str, field: str = "the Data field above") -> str:
     )
 
 
+RESUME_TIP = "Continue the selected cancelled run where it stopped."
+
+
+def _resumable(record: RunRecord | None) -> bool:
+    """A cancelled run with an epoch done has a last.pt to go on from; one cancelled sooner
+    has none, and resuming it could only fail (and mark the run "failed")."""
+    return record is not None and record.status == "cancelled" and record.epochs_done > 0
+
+
 def _resume_supported() -> bool:
     """Whether the training engine can continue a cancelled run (``fit(..., resume=True)``)."""
     from mnist_desk.core.train import fit
@@ -200,7 +209,7 @@ class TrainTab(QWidget):
         self.use_button.clicked.connect(self._use_selected)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setEnabled(False)
-        self.resume_button.setToolTip("Continue the selected cancelled run where it stopped.")
+        self.resume_button.setToolTip(RESUME_TIP)
         self.resume_button.clicked.connect(self.resume_selected)
         self.fine_tune_button = QPushButton("Fine-tune on MNIST + my digits")
         self.fine_tune_button.setToolTip(
@@ -494,7 +503,7 @@ class TrainTab(QWidget):
         from mnist_desk.core.train import fit
 
         record = self.selected_record()
-        if record is None or record.status != "cancelled" or not self._resume_ok:
+        if not _resumable(record) or not self._resume_ok:
             return False
         try:
             config = TrainConfig.from_dict(record.config)
@@ -707,9 +716,14 @@ class TrainTab(QWidget):
     def _update_buttons(self) -> RunRecord | None:
         record = self.selected_record()
         self.use_button.setEnabled(bool(record and record.best_path))
-        self.resume_button.setEnabled(
-            bool(record and record.status == "cancelled" and self._resume_ok and not self.running)
-        )
+        self.resume_button.setEnabled(_resumable(record) and self._resume_ok and not self.running)
+        if self._resume_ok:
+            self.resume_button.setToolTip(
+                "This run was cancelled before its first epoch ended: there is nothing to "
+                "resume, start a new run instead."
+                if record is not None and record.status == "cancelled" and not _resumable(record)
+                else RESUME_TIP
+            )
         return record
 
     @Slot()

@@ -351,3 +351,26 @@ def test_a_run_that_fails_in_its_first_epoch_leaves_no_row_and_no_folder(
     assert ended.args == [False] and "loss became" in tab.error_label.text()
     assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
     assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no empty run folder
+
+
+def test_a_run_cancelled_before_its_first_epoch_offers_no_resume(qtbot, make_window, mnist_root):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["epochs"].setValue(3)
+    tab.fields["batch_size"].setValue(32)
+    tab.fields["train_subset"].setValue(20000)
+    tab.fields["test_subset"].setValue(100)
+    tab.fields["data"].setText(str(mnist_root))
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "images/s" in tab.speed_label.text(), timeout=60000)  # batches run
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert tab.last_result.cancelled and tab.last_result.best_path is None
+    _click_row(qtbot, tab.table, 0)
+    assert tab.selected_record().status == "cancelled"
+    assert not tab.resume_button.isEnabled()  # no last.pt: resuming could only fail
+    assert "nothing to resume" in tab.resume_button.toolTip()
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    assert not tab.running and tab.selected_record().status == "cancelled"
