@@ -138,6 +138,7 @@ class PadTab(QWidget):
         self.error_label.setSizePolicy(policy)
 
         self.bars = ProbabilityBars()
+        self._bars_minimum = self.bars.minimumHeight()
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 10)
         self.k_spin.setValue(3)
@@ -252,6 +253,7 @@ class PadTab(QWidget):
         right.addLayout(k_row)
         right.addWidget(self.bars, 1)
         right.addLayout(preview_row)
+        self._right_layout = right
         right_widget = QWidget()
         right_widget.setLayout(right)
         # Wide enough for the preview and its check boxes side by side, nothing cut off.
@@ -398,6 +400,11 @@ class PadTab(QWidget):
         self.number_strip = NumberStrip()
         self.number_strip.setVisible(False)
         self.number_strip.digit_selected.connect(self._select_digit)
+        # As tall as its two-line buttons from the start, so the first digit moves nothing.
+        probe = QToolButton()
+        probe.setText("8\n100%")
+        self.number_strip.setFixedHeight(probe.sizeHint().height())
+        probe.deleteLater()
 
     @Slot(bool)
     def set_number_mode(self, on: bool) -> None:
@@ -406,6 +413,10 @@ class PadTab(QWidget):
         self.number_mode = on
         self.number_check.setChecked(on)
         self.number_strip.setVisible(on)
+        # The strip's row comes out of the chart's minimum: added to it, the column outgrew
+        # the window's minimum height and the chart's axis ran over the preview.
+        strip = self.number_strip.minimumHeight() + max(self._right_layout.spacing(), 0)
+        self.bars.setMinimumHeight(self._bars_minimum - (strip if on else 0))
         self.canvas.set_logical_width(NUMBER_WIDTH if on else 280.0)
         # A number needs more room than one digit: twice the width, and a font that fits it.
         self.digit_label.setFixedWidth(self._digit_width * (2 if on else 1))
