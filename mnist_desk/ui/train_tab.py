@@ -618,6 +618,11 @@ class TrainTab(QWidget):
         self.speed_label.setText(
             f"Epoch {event.epoch}/{event.epochs} · {event.images_per_s:,.0f} images/s{eta_text}"
         )
+        if event.kind == "batch" and event.batch == event.batches:
+            # Its scores take seconds more: "about 0s left" there looked like a hang.
+            self.speed_label.setText(
+                f"Epoch {event.epoch}/{event.epochs} trained · measuring its accuracy…"
+            )
         x = event.epoch - 1 + event.batch / max(event.batches, 1)
         if event.kind == "batch" and math.isfinite(event.loss):
             # An exponential moving average: the raw per-batch loss is too noisy to read.

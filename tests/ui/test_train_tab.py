@@ -374,3 +374,22 @@ def test_a_run_cancelled_before_its_first_epoch_offers_no_resume(qtbot, make_win
     assert "nothing to resume" in tab.resume_button.toolTip()
     qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
     assert not tab.running and tab.selected_record().status == "cancelled"
+
+
+def test_the_status_says_an_epoch_is_being_scored_not_zero_seconds_left(
+    qtbot, make_window, mnist_root
+):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["epochs"].setValue(1)
+    tab.fields["train_subset"].setValue(500)
+    tab.fields["test_subset"].setValue(0)  # all 10,000: scoring takes a moment
+    tab.fields["data"].setText(str(mnist_root))
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "measuring its accuracy" in tab.speed_label.text(), timeout=60000)
+    assert "0s left" not in tab.speed_label.text() and "Epoch 1/1" in tab.speed_label.text()
+    with qtbot.waitSignal(tab.run_ended, timeout=120000):
+        pass
+    assert tab.speed_label.text() == "Finished"
