@@ -31,6 +31,11 @@ from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
 
+ADD_TIP = (
+    "Keep this drawing with its label, to measure and fine-tune the model on your "
+    "handwriting. Shortcut: press the digit's key (0–9)."
+)
+ADD_TIP_NUMBER = "My digits keeps single digits: untick Number to keep one."
 PREVIEW_SIDE = 140  # 5 screen pixels per MNIST pixel
 ERROR_LINES = 3
 
@@ -193,10 +198,7 @@ class PadTab(QWidget):
         self._on_history(False, False)
         self.add_button = QToolButton()
         self.add_button.setText("Add to my digits")
-        self.add_button.setToolTip(
-            "Keep this drawing with its label, to measure and fine-tune the model on your "
-            "handwriting. Shortcut: press the digit's key (0–9)."
-        )
+        self.add_button.setToolTip(ADD_TIP)
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
         for digit in range(10):
@@ -413,6 +415,9 @@ class PadTab(QWidget):
         self.number_mode = on
         self.number_check.setChecked(on)
         self.number_strip.setVisible(on)
+        # Every choice in its menu would only be refused in number mode: say so beforehand.
+        self.add_button.setEnabled(not on)
+        self.add_button.setToolTip(ADD_TIP_NUMBER if on else ADD_TIP)
         # The strip's row comes out of the chart's minimum: added to it, the column outgrew
         # the window's minimum height and the chart's axis ran over the preview.
         strip = self.number_strip.minimumHeight() + max(self._right_layout.spacing(), 0)
