@@ -141,6 +141,7 @@ class MistakesTab(QWidget):
         self.heatmap = HeatMap()
         self.heatmap.cell_clicked.connect(self.filter_cell)
         export_button = QPushButton("Export matrix as PNG…")
+        export_button.setToolTip("Save the confusion matrix as a PNG image.")
         export_button.clicked.connect(lambda: export_png(self.heatmap, self))
 
         self.true_filter = QComboBox()
@@ -150,8 +151,11 @@ class MistakesTab(QWidget):
             for d in range(10):
                 combo.addItem(str(d), d)
             combo.currentIndexChanged.connect(self._refilter)
+        self.true_filter.setToolTip("Show only the test digits labelled this digit.")
+        self.pred_filter.setToolTip("Show only the test digits the model read as this digit.")
         self.sort_combo = QComboBox()
         self.sort_combo.addItems(["most confident first", "least confident first"])
+        self.sort_combo.setToolTip("Order the mistakes by the model's confidence in its answer.")
         self.sort_combo.currentIndexChanged.connect(self._refilter)
         self.model = MistakesModel()
         self.gallery = QListView()
@@ -169,6 +173,7 @@ class MistakesTab(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.clear_filter_button = QPushButton("Clear the filter")
+        self.clear_filter_button.setToolTip("Show the mistakes of every pair of digits again.")
         self.clear_filter_button.clicked.connect(self.clear_filter)
         empty = QWidget()
         empty_layout = QVBoxLayout(empty)

@@ -267,6 +267,7 @@ class TrainTab(QWidget):
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
         export_button = QPushButton("Export curves as PNG…")
+        export_button.setToolTip("Save the loss and accuracy charts as a PNG image.")
         export_button.clicked.connect(lambda: export_png(self.plots_widget, self))
         self.plots_widget = QWidget()
         plots = QGridLayout(self.plots_widget)
@@ -397,6 +398,10 @@ class TrainTab(QWidget):
         }.items():
             if name in self.fields:
                 self.fields[name].setToolTip(tip)
+        helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
+        for name, widget in self.fields.items():  # the rest say what `train --help` says
+            if not widget.toolTip() and helps.get(name):
+                widget.setToolTip(f"{helps[name][0].upper()}{helps[name][1:]}.")
 
     @staticmethod
     def _value(name: str, widget: QWidget):
