@@ -28,6 +28,7 @@ DETAIL_HINT = "Click a digit to see the model's top guesses."
 NOT_EVALUATED = (
     "Press “Evaluate on the MNIST test set” to see the digits the active model gets wrong."
 )
+EVALUATING = "Evaluating the active model: the digits it gets wrong will appear here."
 
 
 def nothing_matches(true: int | None, predicted: int | None) -> str:
@@ -255,6 +256,8 @@ class MistakesTab(QWidget):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.summary.setText("Evaluating…")
+        if self.result is None:  # not "Press Evaluate" while it is evaluating
+            self.empty_label.setText(EVALUATING)
         self.job = self.jobs.submit(
             "evaluation",
             evaluate_checkpoint,
@@ -277,6 +280,8 @@ class MistakesTab(QWidget):
         self.job = None
         self.evaluate_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        if self.result is None:
+            self.empty_label.setText(NOT_EVALUATED)
 
     @Slot(object)
     def _on_progress(self, event) -> None:
@@ -333,7 +338,7 @@ class MistakesTab(QWidget):
         true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
         empty = count == 0
         if self.result is None:
-            self.empty_label.setText(NOT_EVALUATED)
+            self.empty_label.setText(NOT_EVALUATED if self.job is None else EVALUATING)
         else:
             self.empty_label.setText(nothing_matches(true, predicted) if empty else "")
         self.clear_filter_button.setVisible(true is not None or predicted is not None)

@@ -158,3 +158,20 @@ def test_a_cell_with_no_mistakes_says_so_and_the_filter_can_be_cleared(
         assert tab.detail_label.text().endswith("read as not a digit.")
         names = [name for _, name in tab.detail_bars.getAxis("left")._tickLevels[0]]
         assert "?" in names and "10" not in names
+
+
+def test_while_it_evaluates_the_gallery_says_so_not_press_evaluate(qtbot, make_window, mnist_root):
+    window = make_window()
+    window.train_tab.fields["data"].setText(str(mnist_root))
+    tab = window.mistakes_tab
+    window.tabs.setCurrentWidget(tab)
+    assert "Press" in tab.empty_label.text()
+    qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)  # all 10,000: seconds
+    assert tab.empty_label.isVisible() and "Evaluating" in tab.empty_label.text()
+    qtbot.mouseClick(tab.true_filter, Qt.MouseButton.LeftButton)  # a filter changed meanwhile
+    qtbot.keyClick(tab.true_filter.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(tab.true_filter.view(), Qt.Key.Key_Return)
+    assert tab.true_filter.currentData() == 0 and "Evaluating" in tab.empty_label.text()
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert "Press" in tab.empty_label.text()  # cancelled: nothing evaluated yet
