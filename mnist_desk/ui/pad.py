@@ -51,7 +51,9 @@ def _fit_lines(label: QLabel, text: str, lines: int) -> str:
     """Shorten ``text`` (with "…") until it wraps into ``lines`` lines of the label's width;
     the full text stays in the tooltip."""
     metrics = label.fontMetrics()
-    width = max(label.width(), label.minimumWidth(), 200)
+    # Laid out, the label's own width; before its first layout, a usual one.
+    width = label.contentsRect().width() if label.isVisible() else 0
+    width = width or max(label.width(), label.minimumWidth(), 200)
     limit = metrics.lineSpacing() * lines
 
     def height(candidate: str) -> int:
@@ -321,15 +323,13 @@ class PadTab(QWidget):
         state = reading_state(self.last_probs, self.last_not_digit)
         if state == "not-a-digit":
             self.digit_label.setText("?")
-            self.state_label.setText(
-                f"Not a digit? ({self.last_not_digit:.0%}); closest: {top} ({p:.0%})"
-            )
+            self._set_state(f"Not a digit? ({self.last_not_digit:.0%}); closest: {top} ({p:.0%})")
         elif state == "not-sure":
             self.digit_label.setText("?")
-            self.state_label.setText(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
+            self._set_state(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
         else:
             self.digit_label.setText(str(top))
-            self.state_label.setText(f"{p:.1%} sure")
+            self._set_state(f"{p:.1%} sure")
         self._refresh_bars()
         if saliency is not None:  # a core.inspect.Explanation of the top digit
             self.preview.setPixmap(explanation_pixmap(image28, saliency.heat, PREVIEW_SIDE))
@@ -337,6 +337,11 @@ class PadTab(QWidget):
         else:
             self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE))
         self.answer_shown.emit(request_id, probs, image28, saliency)
+
+    def _set_state(self, text: str, full: str = "") -> None:
+        """The answer's words; when shortened to fit, the whole sentence is the tooltip."""
+        self.state_label.setText(text)
+        self.state_label.setToolTip(full if full and full != text else "")
 
     def predicted_digit(self) -> int | None:
         return None if self.last_probs is None else int(self.last_probs.argmax())
@@ -346,7 +351,7 @@ class PadTab(QWidget):
         self.last_not_digit = 0.0
         self.last_image = None
         self.digit_label.setText("")  # a dash at this size looked like one more bar
-        self.state_label.setText(
+        self._set_state(
             "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
         )
         self.bars.show_empty()
@@ -452,7 +457,7 @@ class PadTab(QWidget):
         self.number_strip.set_reading(reading)
         if reading is None or not reading.digits:
             self.digit_label.setText("")
-            self.state_label.setText("Write a number, left to right (up to 12 digits).")
+            self._set_state("Write a number, left to right (up to 12 digits).")
             self.bars.show_empty("Each digit's probabilities appear here.")
             self.canvas.set_boxes([])
             return
@@ -467,7 +472,11 @@ class PadTab(QWidget):
             text += f"; not sure of digit {', '.join(map(str, unsure))}"
         if reading.too_many:
             text += f"; only the first 12 are read ({reading.too_many} more)"
-        self.state_label.setText(text + ". Click a digit for its details.")
+        # Two lines beside a wide number: the hint goes first when they cannot hold it all.
+        full = text + ". Click a digit for its details."
+        shown = full if _fit_lines(self.state_label, full, 2) == full else text
+        shown = _fit_lines(self.state_label, shown, 2)
+        self._set_state(shown, full)
         first_unsure = unsure[0] - 1 if unsure else 0
         self._select_digit(min(self.selected_digit, count - 1) if not unsure else first_unsure)
 
