@@ -380,7 +380,9 @@ class MainWindow(QMainWindow):
         self.refresh_model_list()
         self.network_tab.set_active_model(loaded)
         self.pad.refresh()
-        self.mistakes_tab.set_model_text(info.get("description", info["name"]))
+        self.mistakes_tab.set_model_text(
+            info.get("description", info["name"]), self.active_checkpoint_path()
+        )
         self.my_digits_tab.reload()  # re-score the person's digits with this model
 
     @Slot(str)

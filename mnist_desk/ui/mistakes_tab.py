@@ -119,6 +119,10 @@ class MistakesTab(QWidget):
         self.jobs = jobs
         self.job: Job | None = None
         self.result = None
+        self._model = ("", "")  # the active model: (checkpoint path, description)
+        self._evaluating = ("", "")  # the model the running evaluation scores
+        self._result_model = ("", "")  # the model the shown result belongs to
+        self._summary = ""
         # The MNIST folder; the main window points this at the Train tab's Data field.
         self.data_folder = lambda: ""
         self.model_text = QLabel("Active model: (loading)")
@@ -236,8 +240,22 @@ class MistakesTab(QWidget):
         self.gallery_stack.setCurrentIndex(1)
         self.detail_bars.show_empty("No digit selected.")
 
-    def set_model_text(self, text: str) -> None:
+    def set_model_text(self, text: str, path: str = "") -> None:
+        self._model = (path, text)
         self.model_text.setText(f"Active model: {text}")
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        """The shown result's scores, and a warning when they are another model's."""
+        if self.result is None or self.job is not None:
+            return  # "Not evaluated yet.", "Evaluating…" or a failure stay as they are
+        if self._result_model == self._model:
+            self.summary.setText(self._summary)
+            return
+        self.summary.setText(
+            f"<b>These are the mistakes of {self._result_model[1]}</b>, evaluated before the "
+            "active model changed: press Evaluate to see the active model's.<br>" + self._summary
+        )
 
     def evaluate(self, checkpoint_path: str) -> bool:
         """Submit the evaluation job; False when one is running or the data is missing."""
@@ -256,6 +274,7 @@ class MistakesTab(QWidget):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.summary.setText("Evaluating…")
+        self._evaluating = (checkpoint_path, self._model[1])
         if self.result is None:  # not "Press Evaluate" while it is evaluating
             self.empty_label.setText(EVALUATING)
         self.job = self.jobs.submit(
@@ -306,12 +325,14 @@ class MistakesTab(QWidget):
         self.heatmap.set_matrix(result.confusion_matrix())
         per_class = result.per_class_accuracy()
         worst = int(np.argmin(per_class))
-        self.summary.setText(
+        self._summary = (
             f"<b>{result.accuracy * 100:.2f}%</b> correct on {len(result.labels):,} test digits "
             f"({len(result.mistakes())} mistakes). Per class: "
             + ", ".join(f"{d}: {a * 100:.1f}%" for d, a in enumerate(per_class))
             + f". Hardest: {worst}."
         )
+        self._result_model = self._evaluating
+        self._show_summary()
         self._refilter()
         self.evaluation_ended.emit(True)
 

@@ -175,3 +175,30 @@ def test_while_it_evaluates_the_gallery_says_so_not_press_evaluate(qtbot, make_w
     with qtbot.waitSignal(tab.evaluation_ended, timeout=10000):
         qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     assert "Press" in tab.empty_label.text()  # cancelled: nothing evaluated yet
+
+
+def test_after_the_active_model_changes_the_old_mistakes_say_whose_they_are(
+    qtbot, make_window, mnist_root, monkeypatch, tmp_path, shipped_checkpoint
+):
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    scores = tab.summary.text()
+    assert "These are the mistakes of" not in scores
+    other = tmp_path / "another-run" / "best.pt"
+    other.parent.mkdir()
+    shutil.copy(shipped_checkpoint, other)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(other), ""))
+    window.tabs.setCurrentWidget(window.pad)
+    qtbot.mouseClick(window.pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == str(other), timeout=20000)
+    window.tabs.setCurrentWidget(tab)
+    text = tab.summary.text()
+    assert "These are the mistakes of" in text and "press Evaluate" in text
+    assert scores in text  # the old scores stay readable, under the warning
+
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=120000):
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    assert "These are the mistakes of" not in tab.summary.text()
