@@ -712,8 +712,9 @@ def fit(
 
     Cancelling returns a result with ``cancelled=True`` (best.pt and last.pt of the last
     finished epoch stay); a folder that already holds a run is refused unless ``resume``.
-    A run that fails before its first epoch is saved leaves nothing behind: no row in the
-    runs table (the error was the caller's to show) and not the folders it made.
+    A run that fails (or meets Ctrl+C) before its first epoch is saved leaves nothing
+    behind: no row in the runs table (the error was the caller's to show) and not the
+    folders it made.
     """
     out_dir = Path(config.out)
     made = folders_to_make(out_dir)
@@ -757,13 +758,10 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
             recorder.update(run)
     except JobCancelled:
         cancelled = True
-    except KeyboardInterrupt:
-        recorder.update(run, "cancelled")
-        raise
-    except BaseException:
+    except BaseException as exc:  # Ctrl+C (KeyboardInterrupt) or a failure
         if resume or holds_run(out_dir):
-            recorder.update(run, "failed")
-        else:  # nothing to open, use or resume: a "failed" row would only be clutter
+            recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
+        else:  # nothing to open, use or resume: a row would only be clutter
             if run is not None and config.keep_epochs:
                 _remove_initial_snapshot(out_dir)
             recorder.forget()

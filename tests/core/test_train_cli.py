@@ -130,3 +130,20 @@ def test_runs_get_their_own_folder_are_listed_and_can_be_resumed(
     (record,) = default_runs_table().load()[0]
     assert (record.status, record.epochs_done, record.epochs) == ("finished", 2, 2)
     assert record.created  # kept from the first part of the run
+
+
+def test_ctrl_c_before_the_first_epoch_leaves_no_row_pointing_at_nothing(tmp_path, mnist_root):
+    from mnist_desk.core.runs import RunsTable
+    from mnist_desk.core.train import fit
+
+    def interrupt(event):
+        if event.kind == "batch":
+            raise KeyboardInterrupt
+
+    out = tmp_path / "fresh" / "run"
+    table = RunsTable(tmp_path / "runs.json")
+    config = TrainConfig(model="cnn", epochs=1, train_subset=300, test_subset=100, seed=0)
+    config = TrainConfig(**{**config.to_dict(), "data": str(mnist_root), "out": str(out)})
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, on_progress=interrupt, runs_table=table)
+    assert not (tmp_path / "fresh").exists() and table.load() == ([], [])
