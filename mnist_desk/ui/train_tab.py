@@ -626,7 +626,7 @@ class TrainTab(QWidget):
         if event.kind == "batch" and event.batch == event.batches:
             # Its scores take seconds more: "about 0s left" there looked like a hang.
             self.speed_label.setText(
-                f"Epoch {event.epoch}/{event.epochs} trained · measuring its accuracy…"
+                f"Epoch {event.epoch}/{event.epochs} · trained, measuring its accuracy…"
             )
         x = event.epoch - 1 + event.batch / max(event.batches, 1)
         if event.kind == "batch" and math.isfinite(event.loss):
