@@ -285,3 +285,40 @@ def test_at_the_minimum_size_the_layer_maps_wrap_instead_of_scrolling_sideways(q
     window.resize(1500, 900)  # wider: more maps a row again
     qtbot.waitUntil(lambda: conv.view.columns > 8, timeout=5000)
     window.close()
+
+
+def test_the_draw_tab_shows_the_latest_answer_after_drawing_on_the_network_tab(qtbot, make_window):
+    """The hidden Draw tab's chart is redrawn only when it is shown again, and then with the
+    answer to the last drawing made on the Network tab (and its empty state after a clear)."""
+    window = make_window()
+    pad, tab = window.pad, window.network_tab
+    draw_digit(qtbot, pad.canvas, 1)
+    qtbot.waitUntil(lambda: pad.predicted_digit() == 1, timeout=20000)
+
+    def ticks() -> list[str]:
+        return [name for _, name in pad.bars.getAxis("left")._tickLevels[0]]
+
+    def percentages() -> list[str]:
+        return [label.textItem.toPlainText() for label in pad.bars._labels if label.isVisible()]
+
+    assert ticks()[0] == "1"
+    open_tab(qtbot, window, tab)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    draw_digit(qtbot, tab.canvas, 8)
+    wait_for_view(qtbot, tab, lambda v: int(v.inspection.probabilities[:10].argmax()) == 8)
+    assert pad.predicted_digit() == 8
+    assert ticks()[0] == "1"  # not drawn while nobody can see it
+    open_tab(qtbot, window, pad)
+    expected = [(d, p) for d, p in pad.bars.values]
+    assert expected[0][0] == 8 and len(expected) == pad.k_spin.value()
+    assert ticks() == [str(d) for d, _ in expected]
+    assert percentages() == [f"{p * 100:.1f}%" for _, p in expected]
+    assert pad.bars.empty_message() == ""
+
+    open_tab(qtbot, window, tab)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pad.last_probs is None, timeout=5000)
+    open_tab(qtbot, window, pad)
+    assert ticks() == [] and percentages() == []
+    assert "Draw a digit" in pad.bars.empty_message() and pad.bars._empty_text.isVisible()
+    window.close()
