@@ -188,7 +188,7 @@ def lookup_rows(paths: dict[str, str], repeats: int = 1000) -> list[str]:
 
 def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
     """Stroke end → bars and → network view, with the Network tab on screen."""
-    from PySide6.QtCore import QEventLoop
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from mnist_desk.core.handwriting import STYLES, our_digit
 
@@ -214,9 +214,12 @@ def network_gui_rows(name: str, path: str, drawings: int) -> list[str]:
         request_id = window.pad._request_id
         while request_id not in view_at:
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
-        pause = time.perf_counter() + 0.1  # a person's pause between strokes: paints finish
-        while time.perf_counter() < pause:
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 10)
+        # A person's pause between strokes: paints finish. processEvents(flags, ms) returns at
+        # once when no event is pending, so looping on it spun a core for the whole pause
+        # (and took it from the other processes sharing this machine); a timer sleeps.
+        pause = QEventLoop()
+        QTimer.singleShot(100, pause.quit)
+        pause.exec()
         if i >= 5:  # the first few load the compare models and the index
             bars.append(bars_at[request_id] - start)
             views.append(view_at[request_id] - start)
