@@ -55,6 +55,7 @@ from mnist_desk.core.models import build_model
 from mnist_desk.core.nondigits import non_digit
 from mnist_desk.core.predict import NOT_SURE_BELOW, Predictor
 from mnist_desk.core.preprocess import fit_to_mnist, render_strokes, strokes_to_mnist, to_uint8
+from mnist_desk.core.redraw import redraw
 from mnist_desk.core.writers import vary_writer
 
 CANVAS = 280.0
@@ -151,6 +152,14 @@ def mnist_marked(train_images: np.ndarray, train_labels: np.ndarray, per_digit: 
                 images.append(to_uint8(marked))
                 labels.append(digit)
     return images, labels
+
+
+def mnist_redrawn(train, count: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` MNIST training digits (never the validation split) redrawn with a round pen
+    (``core/redraw.py``): MNIST's many writers in the ink the pad draws."""
+    chosen = rng.choice(len(train), size=min(count, len(train)), replace=False)
+    images, kept = redraw(train.images.numpy()[chosen], rng)
+    return images, train.labels.numpy()[chosen][kept].astype(np.int64)
 
 
 def widen_to_eleven(base_path: Path, out_path: Path, seed: int) -> Path:
@@ -271,6 +280,8 @@ def make_extra(args, exclude: set[str], mnist, train_samples, rng) -> Path:
         ),
         non_digit_set(args.non_digits, rng),
     ]
+    if args.redrawn_mnist:
+        parts.append(mnist_redrawn(mnist.train, args.redrawn_mnist, rng))
     images = np.stack([i for part in parts for i in part[0]]).astype(np.uint8)
     labels = np.array([label for part in parts for label in part[1]], dtype=np.int64)
     extra = args.out / "extra_train.npz"
@@ -333,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         help="more renders per real digit, each varied as another writer (core/writers.py)",
     )
     parser.add_argument("--non-digits", type=int, default=10000)
+    parser.add_argument(
+        "--redrawn-mnist",
+        type=int,
+        default=0,
+        help="this many MNIST training digits redrawn with a round pen (core/redraw.py)",
+    )
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument(
         "--not-a-digit-from",

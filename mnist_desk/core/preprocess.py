@@ -27,7 +27,11 @@ BOX = 20
 # test digits it is (13.99, 14.01) ± 0.29, i.e. row/column 14 with integer placement.
 CENTRE = 14.0
 SUPERSAMPLE = 4  # strokes are drawn at 4×20 px and averaged down: real area anti-aliasing
-MAX_SIDE = 2048  # larger images are shrunk first so a 10,000² photo costs no gigabytes
+# Larger images are shrunk first so a 10,000² photo costs no gigabytes. The budget is in
+# pixels, not per side: a 3×20,000 strip is small, and shrinking its long side to 2048
+# squashed its short side to one pixel row, so no background was left around the ink.
+MAX_PIXELS = 2048 * 2048
+THINNEST = 3  # a shrink keeps this many rows (or columns): background on both sides of a line
 NOISE_FLOOR = 0.08  # image files: fainter pixels are background noise (JPEG, scanner)
 # The pen the model sees, × the drawing's longer side: drawn digits read best when their
 # strokes are as thick, relative to the digit, as about this (chosen on the two training
@@ -245,10 +249,7 @@ def image_ink(image: Image.Image) -> np.ndarray:
     """
     with contextlib.suppress(AttributeError, EOFError):
         image.seek(0)  # first frame of animated images
-    image = ImageOps.exif_transpose(image) or image
-    if max(image.size) > MAX_SIDE:
-        image = image.copy()
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    image = _shrink(ImageOps.exif_transpose(image) or image)
     gray = _flatten_to_gray(image)
     if gray.size == 0:
         raise ImageError("the image has no pixels")
@@ -262,6 +263,26 @@ def image_ink(image: Image.Image) -> np.ndarray:
     ink = ink / peak
     ink[ink < NOISE_FLOOR] = 0.0
     return ink
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Within ``MAX_PIXELS``, keeping the aspect ratio but never thinner than ``THINNEST``.
+
+    Only a strip thousands of times longer than wide meets that floor; MNIST's recipe then
+    scales its short side below one pixel anyway, so the stretch costs nothing.
+    """
+    width, height = image.size
+    if width * height <= MAX_PIXELS:
+        return image
+    factor = (MAX_PIXELS / (width * height)) ** 0.5
+    new_w = max(min(width, THINNEST), round(width * factor))
+    new_h = max(min(height, THINNEST), round(height * factor))
+    if new_w * new_h > MAX_PIXELS:  # the floor added pixels: take them off the long side
+        if new_w >= new_h:
+            new_w = MAX_PIXELS // new_h
+        else:
+            new_h = MAX_PIXELS // new_w
+    return image.resize((new_w, new_h), Image.Resampling.BOX)
 
 
 def image_to_mnist(image: Image.Image) -> np.ndarray:

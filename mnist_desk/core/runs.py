@@ -249,6 +249,26 @@ def holds_run(folder: Path) -> bool:
     return any((Path(folder) / name).exists() for name in RUN_FILES)
 
 
+def folders_to_make(folder: str | os.PathLike) -> list[Path]:
+    """The folders missing on the way to ``folder``, deepest first: the ones a run that
+    fails before writing anything may take away again (never one that existed before)."""
+    missing = []
+    path = Path(folder).absolute()
+    while not path.exists() and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """``rmdir`` deepest first; the first folder that holds anything stops it."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False

@@ -64,7 +64,9 @@ from mnist_desk.core.runs import (
     RunFolderError,
     RunRecord,
     RunsTable,
+    folders_to_make,
     holds_run,
+    remove_empty_folders,
     run_folder_lock,
 )
 
@@ -686,6 +688,11 @@ class _RunRecorder:
             self.record.epochs_done = len(run.history)
         self._write()
 
+    def forget(self) -> None:
+        if self.table is not None:
+            with contextlib.suppress(OSError, UserError):
+                self.table.remove(self.record.out)
+
     def _write(self) -> None:
         if self.table is None:
             return
@@ -705,47 +712,71 @@ def fit(
 
     Cancelling returns a result with ``cancelled=True`` (best.pt and last.pt of the last
     finished epoch stay); a folder that already holds a run is refused unless ``resume``.
+    A run that fails (or meets Ctrl+C) before its first epoch is saved leaves nothing
+    behind: no row in the runs table (the error was the caller's to show) and not the
+    folders it made.
     """
+    out_dir = Path(config.out)
+    made = folders_to_make(out_dir)
+    try:
+        with run_folder_lock(out_dir):
+            return _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
+    except BaseException:
+        if not resume and not holds_run(out_dir):
+            remove_empty_folders(made)
+        raise
+
+
+def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> FitResult:
     report = on_progress or (lambda _event: None)
     started = time.perf_counter()
     out_dir = Path(config.out)
-    with run_folder_lock(out_dir):
-        if holds_run(out_dir) and not resume:
-            raise RunFolderError(
-                f"{out_dir} already holds a training run; resume it or choose another folder."
+    if holds_run(out_dir) and not resume:
+        raise RunFolderError(
+            f"{out_dir} already holds a training run; resume it or choose another folder."
+        )
+    recorder = _RunRecorder(runs_table, config, resume)
+    run, cancelled = None, False
+    try:
+        run = build(config, data, should_stop, resume)
+        recorder.update(run)  # a resumed run shows its epochs so far
+        report(
+            Progress(
+                "start",
+                run.first_epoch - 1,
+                config.epochs,
+                0,
+                run.steps,
+                message=device_label(run.device),
             )
-        recorder = _RunRecorder(runs_table, config, resume)
-        run, cancelled = None, False
-        try:
-            run = build(config, data, should_stop, resume)
-            recorder.update(run)  # a resumed run shows its epochs so far
-            report(
-                Progress(
-                    "start",
-                    run.first_epoch - 1,
-                    config.epochs,
-                    0,
-                    run.steps,
-                    message=device_label(run.device),
-                )
-            )
-            for epoch in range(run.first_epoch, config.epochs + 1):
-                metrics = train_one_epoch(run, epoch, report, should_stop, started)
-                metrics.update(evaluate_epoch(run, should_stop))
-                select_and_save(run, metrics)
-                report(_epoch_event(run, metrics, started))
-                recorder.update(run)
-        except JobCancelled:
-            cancelled = True
-        except KeyboardInterrupt:
-            recorder.update(run, "cancelled")
-            raise
-        except BaseException:
-            recorder.update(run, "failed")
-            raise
-        result = _finish(run, config, cancelled, started)
-        recorder.update(run, "cancelled" if cancelled else "finished")
-        return result
+        )
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            metrics = train_one_epoch(run, epoch, report, should_stop, started)
+            metrics.update(evaluate_epoch(run, should_stop))
+            select_and_save(run, metrics)
+            report(_epoch_event(run, metrics, started))
+            recorder.update(run)
+    except JobCancelled:
+        cancelled = True
+    except BaseException as exc:  # Ctrl+C (KeyboardInterrupt) or a failure
+        if resume or holds_run(out_dir):
+            recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
+        else:  # nothing to open, use or resume: a row would only be clutter
+            if run is not None and config.keep_epochs:
+                _remove_initial_snapshot(out_dir)
+            recorder.forget()
+        raise
+    result = _finish(run, config, cancelled, started)
+    recorder.update(run, "cancelled" if cancelled else "finished")
+    return result
+
+
+def _remove_initial_snapshot(out_dir: Path) -> None:
+    """The one file a run writes before its first epoch (``keep_epochs``), and its folder."""
+    snapshots = out_dir / EPOCHS_DIR
+    (snapshots / "epoch_000.pt").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        snapshots.rmdir()
 
 
 def _epoch_event(run: TrainingRun, metrics: dict[str, float], started: float) -> Progress:

@@ -54,8 +54,10 @@ class _JobWorker(QObject):
         event = values[0] if len(values) == 1 else values
         now = time.perf_counter()
         # Only routine per-batch reports are thinned out (a progress bar needs no more than
-        # ``rate`` a second); an epoch's summary or a start/end event always gets through.
+        # ``rate`` a second); an epoch's summary, a start/end event and an epoch's last batch
+        # (after it the tab says the epoch is being evaluated) always get through.
         routine = getattr(event, "kind", "batch") == "batch"
+        routine = routine and getattr(event, "batch", 0) != getattr(event, "batches", -1)
         if routine and now - self._last_progress < self._min_interval:
             return
         self._last_progress = now

@@ -25,7 +25,7 @@ from mnist_desk.ui.charts import restyle_charts
 from mnist_desk.ui.jobs import JobRunner
 from mnist_desk.ui.messages import ERROR_COLOUR, a_digit
 from mnist_desk.ui.my_digits_tab import digits_of_yours
-from mnist_desk.ui.pad import PadTab
+from mnist_desk.ui.pad import ADD_TIP_NUMBER, PadTab
 from mnist_desk.ui.status_bar import StatusBar
 from mnist_desk.ui.theme import THEMES, apply_theme
 from mnist_desk.ui.workers import InferenceWorker
@@ -384,7 +384,9 @@ class MainWindow(QMainWindow):
         self.refresh_model_list()
         self.network_tab.set_active_model(loaded)
         self.pad.refresh()
-        self.mistakes_tab.set_model_text(info.get("description", info["name"]))
+        self.mistakes_tab.set_model_text(
+            info.get("description", info["name"]), self.active_checkpoint_path()
+        )
         self.my_digits_tab.reload()  # re-score the person's digits with this model
 
     @Slot(str)
@@ -430,7 +432,7 @@ class MainWindow(QMainWindow):
     def add_my_digit(self, label: int) -> None:
         canvas = self.pad.canvas
         if self.pad.number_mode:
-            self.pad.show_error("My digits keeps single digits: untick Number to keep one.")
+            self.pad.show_error(ADD_TIP_NUMBER)
             return
         if canvas.is_empty():
             self.pad.show_error("Draw a digit first, then press its key (0–9) to keep it.")

@@ -28,6 +28,7 @@ DETAIL_HINT = "Click a digit to see the model's top guesses."
 NOT_EVALUATED = (
     "Press “Evaluate on the MNIST test set” to see the digits the active model gets wrong."
 )
+EVALUATING = "Evaluating the active model: the digits it gets wrong will appear here."
 
 
 def nothing_matches(true: int | None, predicted: int | None) -> str:
@@ -118,6 +119,10 @@ class MistakesTab(QWidget):
         self.jobs = jobs
         self.job: Job | None = None
         self.result = None
+        self._model = ("", "")  # the active model: (checkpoint path, description)
+        self._evaluating = ("", "")  # the model the running evaluation scores
+        self._result_model = ("", "")  # the model the shown result belongs to
+        self._summary = ""
         # The MNIST folder; the main window points this at the Train tab's Data field.
         self.data_folder = lambda: ""
         self.model_text = QLabel("Active model: (loading)")
@@ -141,6 +146,7 @@ class MistakesTab(QWidget):
         self.heatmap = HeatMap()
         self.heatmap.cell_clicked.connect(self.filter_cell)
         export_button = QPushButton("Export matrix as PNG…")
+        export_button.setToolTip("Save the confusion matrix as a PNG image.")
         export_button.clicked.connect(lambda: export_png(self.heatmap, self))
 
         self.true_filter = QComboBox()
@@ -150,8 +156,11 @@ class MistakesTab(QWidget):
             for d in range(10):
                 combo.addItem(str(d), d)
             combo.currentIndexChanged.connect(self._refilter)
+        self.true_filter.setToolTip("Show only the test digits labelled this digit.")
+        self.pred_filter.setToolTip("Show only the test digits the model read as this digit.")
         self.sort_combo = QComboBox()
         self.sort_combo.addItems(["most confident first", "least confident first"])
+        self.sort_combo.setToolTip("Order the mistakes by the model's confidence in its answer.")
         self.sort_combo.currentIndexChanged.connect(self._refilter)
         self.model = MistakesModel()
         self.gallery = QListView()
@@ -169,6 +178,7 @@ class MistakesTab(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.clear_filter_button = QPushButton("Clear the filter")
+        self.clear_filter_button.setToolTip("Show the mistakes of every pair of digits again.")
         self.clear_filter_button.clicked.connect(self.clear_filter)
         empty = QWidget()
         empty_layout = QVBoxLayout(empty)
@@ -230,8 +240,22 @@ class MistakesTab(QWidget):
         self.gallery_stack.setCurrentIndex(1)
         self.detail_bars.show_empty("No digit selected.")
 
-    def set_model_text(self, text: str) -> None:
+    def set_model_text(self, text: str, path: str = "") -> None:
+        self._model = (path, text)
         self.model_text.setText(f"Active model: {text}")
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        """The shown result's scores, and a warning when they are another model's."""
+        if self.result is None or self.job is not None:
+            return  # "Not evaluated yet.", "Evaluating…" or a failure stay as they are
+        if self._result_model == self._model:
+            self.summary.setText(self._summary)
+            return
+        self.summary.setText(
+            f"<b>These are the mistakes of {self._result_model[1]}</b>, evaluated before the "
+            "active model changed: press Evaluate to see the active model's.<br>" + self._summary
+        )
 
     def evaluate(self, checkpoint_path: str) -> bool:
         """Submit the evaluation job; False when one is running or the data is missing."""
@@ -250,6 +274,9 @@ class MistakesTab(QWidget):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.summary.setText("Evaluating…")
+        self._evaluating = (checkpoint_path, self._model[1])
+        if self.result is None:  # not "Press Evaluate" while it is evaluating
+            self.empty_label.setText(EVALUATING)
         self.job = self.jobs.submit(
             "evaluation",
             evaluate_checkpoint,
@@ -272,6 +299,8 @@ class MistakesTab(QWidget):
         self.job = None
         self.evaluate_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        if self.result is None:
+            self.empty_label.setText(NOT_EVALUATED)
 
     @Slot(object)
     def _on_progress(self, event) -> None:
@@ -296,12 +325,14 @@ class MistakesTab(QWidget):
         self.heatmap.set_matrix(result.confusion_matrix())
         per_class = result.per_class_accuracy()
         worst = int(np.argmin(per_class))
-        self.summary.setText(
+        self._summary = (
             f"<b>{result.accuracy * 100:.2f}%</b> correct on {len(result.labels):,} test digits "
             f"({len(result.mistakes())} mistakes). Per class: "
             + ", ".join(f"{d}: {a * 100:.1f}%" for d, a in enumerate(per_class))
             + f". Hardest: {worst}."
         )
+        self._result_model = self._evaluating
+        self._show_summary()
         self._refilter()
         self.evaluation_ended.emit(True)
 
@@ -328,7 +359,7 @@ class MistakesTab(QWidget):
         true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
         empty = count == 0
         if self.result is None:
-            self.empty_label.setText(NOT_EVALUATED)
+            self.empty_label.setText(NOT_EVALUATED if self.job is None else EVALUATING)
         else:
             self.empty_label.setText(nothing_matches(true, predicted) if empty else "")
         self.clear_filter_button.setVisible(true is not None or predicted is not None)

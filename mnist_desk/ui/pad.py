@@ -31,6 +31,11 @@ from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.messages import error_label
 from mnist_desk.ui.number_panel import NUMBER_WIDTH, NumberStrip
 
+ADD_TIP = (
+    "Keep this drawing with its label, to measure and fine-tune the model on your "
+    "handwriting. Shortcut: press the digit's key (0–9)."
+)
+ADD_TIP_NUMBER = "My digits keeps single digits: untick Number to keep one."
 PREVIEW_SIDE = 140  # 5 screen pixels per MNIST pixel
 ERROR_LINES = 3
 
@@ -46,7 +51,9 @@ def _fit_lines(label: QLabel, text: str, lines: int) -> str:
     """Shorten ``text`` (with "…") until it wraps into ``lines`` lines of the label's width;
     the full text stays in the tooltip."""
     metrics = label.fontMetrics()
-    width = max(label.width(), label.minimumWidth(), 200)
+    # Laid out, the label's own width; before its first layout, a usual one.
+    width = label.contentsRect().width() if label.isVisible() else 0
+    width = width or max(label.width(), label.minimumWidth(), 200)
     limit = metrics.lineSpacing() * lines
 
     def height(candidate: str) -> int:
@@ -138,6 +145,7 @@ class PadTab(QWidget):
         self.error_label.setSizePolicy(policy)
 
         self.bars = ProbabilityBars()
+        self._bars_minimum = self.bars.minimumHeight()
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 10)
         self.k_spin.setValue(3)
@@ -192,10 +200,7 @@ class PadTab(QWidget):
         self._on_history(False, False)
         self.add_button = QToolButton()
         self.add_button.setText("Add to my digits")
-        self.add_button.setToolTip(
-            "Keep this drawing with its label, to measure and fine-tune the model on your "
-            "handwriting. Shortcut: press the digit's key (0–9)."
-        )
+        self.add_button.setToolTip(ADD_TIP)
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
         for digit in range(10):
@@ -252,6 +257,7 @@ class PadTab(QWidget):
         right.addLayout(k_row)
         right.addWidget(self.bars, 1)
         right.addLayout(preview_row)
+        self._right_layout = right
         right_widget = QWidget()
         right_widget.setLayout(right)
         # Wide enough for the preview and its check boxes side by side, nothing cut off.
@@ -317,15 +323,13 @@ class PadTab(QWidget):
         state = reading_state(self.last_probs, self.last_not_digit)
         if state == "not-a-digit":
             self.digit_label.setText("?")
-            self.state_label.setText(
-                f"Not a digit? ({self.last_not_digit:.0%}); closest: {top} ({p:.0%})"
-            )
+            self._set_state(f"Not a digit? ({self.last_not_digit:.0%}); closest: {top} ({p:.0%})")
         elif state == "not-sure":
             self.digit_label.setText("?")
-            self.state_label.setText(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
+            self._set_state(f"Not sure: maybe {top} ({p:.0%}) or {runner_up}")
         else:
             self.digit_label.setText(str(top))
-            self.state_label.setText(f"{p:.1%} sure")
+            self._set_state(f"{p:.1%} sure")
         self._refresh_bars()
         if saliency is not None:  # a core.inspect.Explanation of the top digit
             self.preview.setPixmap(explanation_pixmap(image28, saliency.heat, PREVIEW_SIDE))
@@ -333,6 +337,11 @@ class PadTab(QWidget):
         else:
             self.preview.setPixmap(digit_pixmap(image28, PREVIEW_SIDE))
         self.answer_shown.emit(request_id, probs, image28, saliency)
+
+    def _set_state(self, text: str, full: str = "") -> None:
+        """The answer's words; when shortened to fit, the whole sentence is the tooltip."""
+        self.state_label.setText(text)
+        self.state_label.setToolTip(full if full and full != text else "")
 
     def predicted_digit(self) -> int | None:
         return None if self.last_probs is None else int(self.last_probs.argmax())
@@ -342,7 +351,7 @@ class PadTab(QWidget):
         self.last_not_digit = 0.0
         self.last_image = None
         self.digit_label.setText("")  # a dash at this size looked like one more bar
-        self.state_label.setText(
+        self._set_state(
             "Draw a digit to see what the model reads." if self.model_ready else "Loading model…"
         )
         self.bars.show_empty()
@@ -398,6 +407,11 @@ class PadTab(QWidget):
         self.number_strip = NumberStrip()
         self.number_strip.setVisible(False)
         self.number_strip.digit_selected.connect(self._select_digit)
+        # As tall as its two-line buttons from the start, so the first digit moves nothing.
+        probe = QToolButton()
+        probe.setText("8\n100%")
+        self.number_strip.setFixedHeight(probe.sizeHint().height())
+        probe.deleteLater()
 
     @Slot(bool)
     def set_number_mode(self, on: bool) -> None:
@@ -406,6 +420,13 @@ class PadTab(QWidget):
         self.number_mode = on
         self.number_check.setChecked(on)
         self.number_strip.setVisible(on)
+        # Every choice in its menu would only be refused in number mode: say so beforehand.
+        self.add_button.setEnabled(not on)
+        self.add_button.setToolTip(ADD_TIP_NUMBER if on else ADD_TIP)
+        # The strip's row comes out of the chart's minimum: added to it, the column outgrew
+        # the window's minimum height and the chart's axis ran over the preview.
+        strip = self.number_strip.minimumHeight() + max(self._right_layout.spacing(), 0)
+        self.bars.setMinimumHeight(self._bars_minimum - (strip if on else 0))
         self.canvas.set_logical_width(NUMBER_WIDTH if on else 280.0)
         # A number needs more room than one digit: twice the width, and a font that fits it.
         self.digit_label.setFixedWidth(self._digit_width * (2 if on else 1))
@@ -436,7 +457,7 @@ class PadTab(QWidget):
         self.number_strip.set_reading(reading)
         if reading is None or not reading.digits:
             self.digit_label.setText("")
-            self.state_label.setText("Write a number, left to right (up to 12 digits).")
+            self._set_state("Write a number, left to right (up to 12 digits).")
             self.bars.show_empty("Each digit's probabilities appear here.")
             self.canvas.set_boxes([])
             return
@@ -451,7 +472,11 @@ class PadTab(QWidget):
             text += f"; not sure of digit {', '.join(map(str, unsure))}"
         if reading.too_many:
             text += f"; only the first 12 are read ({reading.too_many} more)"
-        self.state_label.setText(text + ". Click a digit for its details.")
+        # Two lines beside a wide number: the hint goes first when they cannot hold it all.
+        full = text + ". Click a digit for its details."
+        shown = full if _fit_lines(self.state_label, full, 2) == full else text
+        shown = _fit_lines(self.state_label, shown, 2)
+        self._set_state(shown, full)
         first_unsure = unsure[0] - 1 if unsure else 0
         self._select_digit(min(self.selected_digit, count - 1) if not unsure else first_unsure)
 

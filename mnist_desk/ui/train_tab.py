@@ -7,6 +7,7 @@ import inspect
 import math
 import os
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
-from mnist_desk.core.runs import RunRecord, default_runs_table, load_history
+from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_history
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
@@ -100,6 +101,15 @@ def data_problem(folder: str, field: str = "the Data field above") -> str:
         f"No usable MNIST in {root} ({problems[0]}): in {field}, choose the folder that holds "
         f"MNIST/raw{fix}."
     )
+
+
+RESUME_TIP = "Continue the selected cancelled run where it stopped."
+
+
+def _resumable(record: RunRecord | None) -> bool:
+    """A cancelled run with an epoch done has a last.pt to go on from; one cancelled sooner
+    has none, and resuming it could only fail (and mark the run "failed")."""
+    return record is not None and record.status == "cancelled" and record.epochs_done > 0
 
 
 def _resume_supported() -> bool:
@@ -199,7 +209,7 @@ class TrainTab(QWidget):
         self.use_button.clicked.connect(self._use_selected)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setEnabled(False)
-        self.resume_button.setToolTip("Continue the selected cancelled run where it stopped.")
+        self.resume_button.setToolTip(RESUME_TIP)
         self.resume_button.clicked.connect(self.resume_selected)
         self.fine_tune_button = QPushButton("Fine-tune on MNIST + my digits")
         self.fine_tune_button.setToolTip(
@@ -257,6 +267,7 @@ class TrainTab(QWidget):
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
         export_button = QPushButton("Export curves as PNG…")
+        export_button.setToolTip("Save the loss and accuracy charts as a PNG image.")
         export_button.clicked.connect(lambda: export_png(self.plots_widget, self))
         self.plots_widget = QWidget()
         plots = QGridLayout(self.plots_widget)
@@ -387,6 +398,10 @@ class TrainTab(QWidget):
         }.items():
             if name in self.fields:
                 self.fields[name].setToolTip(tip)
+        helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
+        for name, widget in self.fields.items():  # the rest say what `train --help` says
+            if not widget.toolTip() and helps.get(name):
+                widget.setToolTip(f"{helps[name][0].upper()}{helps[name][1:]}.")
 
     @staticmethod
     def _value(name: str, widget: QWidget):
@@ -493,7 +508,7 @@ class TrainTab(QWidget):
         from mnist_desk.core.train import fit
 
         record = self.selected_record()
-        if record is None or record.status != "cancelled" or not self._resume_ok:
+        if not _resumable(record) or not self._resume_ok:
             return False
         try:
             config = TrainConfig.from_dict(record.config)
@@ -571,6 +586,13 @@ class TrainTab(QWidget):
             self.log.appendPlainText(f"Could not update the runs table: {exc}")
         self.refresh_table(select=config.out)
 
+    def _forget(self, config: TrainConfig) -> None:
+        try:
+            default_runs_table().remove(config.out)
+        except OSError as exc:
+            self.log.appendPlainText(f"Could not update the runs table: {exc}")
+        self.refresh_table()
+
     def _show_epochs_done(self, done: int, total: int) -> None:
         """The running run's row counts its epochs as they end (it said 0/N until the end)."""
         column = TABLE_COLUMNS.index("epochs")
@@ -601,6 +623,11 @@ class TrainTab(QWidget):
         self.speed_label.setText(
             f"Epoch {event.epoch}/{event.epochs} · {event.images_per_s:,.0f} images/s{eta_text}"
         )
+        if event.kind == "batch" and event.batch == event.batches:
+            # Its scores take seconds more: "about 0s left" there looked like a hang.
+            self.speed_label.setText(
+                f"Epoch {event.epoch}/{event.epochs} · trained, measuring its accuracy…"
+            )
         x = event.epoch - 1 + event.batch / max(event.batches, 1)
         if event.kind == "batch" and math.isfinite(event.loss):
             # An exponential moving average: the raw per-batch loss is too noisy to read.
@@ -671,7 +698,10 @@ class TrainTab(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self._record(self._config, "failed")
+        if holds_run(Path(self._config.out)):
+            self._record(self._config, "failed")
+        else:  # failed before its first epoch: core took its folder away, the row goes too
+            self._forget(self._config)
         self._run_over()
         self.last_error = message
         self.speed_label.setText("Failed")
@@ -696,9 +726,14 @@ class TrainTab(QWidget):
     def _update_buttons(self) -> RunRecord | None:
         record = self.selected_record()
         self.use_button.setEnabled(bool(record and record.best_path))
-        self.resume_button.setEnabled(
-            bool(record and record.status == "cancelled" and self._resume_ok and not self.running)
-        )
+        self.resume_button.setEnabled(_resumable(record) and self._resume_ok and not self.running)
+        if self._resume_ok:
+            self.resume_button.setToolTip(
+                "This run was cancelled before its first epoch ended: there is nothing to "
+                "resume, start a new run instead."
+                if record is not None and record.status == "cancelled" and not _resumable(record)
+                else RESUME_TIP
+            )
         return record
 
     @Slot()

@@ -293,3 +293,29 @@ def test_an_image_too_large_to_open_says_how_large(tmp_path, monkeypatch):
     path = _digit_png(tmp_path / "huge.png")
     with pytest.raises(ImageError, match=r"3,600 pixels; images up to 2,000 pixels are read"):
         load_image_as_mnist(path)
+
+
+def _strip(path, length):
+    """A white strip three pixels high with one thin dark line along it."""
+    strip = np.full((3, length), 255, np.uint8)
+    strip[1, length // 20 : length - length // 20] = 0
+    Image.fromarray(strip).save(path)
+    return path
+
+
+@pytest.mark.parametrize("length", [20_000, 6_000_000])  # the second is shrunk, to 3 rows
+def test_a_thin_line_in_a_long_strip_is_read_as_a_line_not_blank(tmp_path, length):
+    from mnist_desk.core.preprocess import load_image_as_mnist
+
+    image = load_image_as_mnist(_strip(tmp_path / "strip.png", length))
+    inked_rows = np.flatnonzero(image.max(axis=1) > 0.5)
+    assert len(inked_rows) == 1 and (image[inked_rows[0]] > 0.5).sum() == 20  # 20 px across
+
+
+def test_a_vertical_line_strip_is_read_as_a_one_in_predict(tmp_path, capsys):
+    path = tmp_path / "tall.png"
+    Image.open(_strip(tmp_path / "wide.png", 20_000)).transpose(Image.Transpose.TRANSPOSE).save(
+        path
+    )
+    assert main(["predict", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: 1 (")

@@ -68,8 +68,41 @@ def test_a_diverging_run_exits_2_without_a_nan_model(tmp_path, capsys, mnist_roo
     assert code == 2
     assert re.search(r"loss became (NaN|infinite) at epoch 1, batch \d+", _one_line(capsys))
     assert list((tmp_path / "runs").iterdir()) == []  # no NaN model, no empty run folder left
-    (record,) = default_runs_table().load()[0]
-    assert record.status == "failed" and record.best_path is None
+    assert default_runs_table().load() == ([], [])  # nor a "failed" row for a run never made
+
+
+def test_a_run_failing_at_once_into_a_new_out_leaves_no_folder_and_no_row(
+    tmp_path, capsys, mnist_root
+):
+    out = tmp_path / "new" / "deeper" / "run"
+    code = main(["train", "--data", str(tmp_path / "no-mnist"), "--out", str(out)])
+    assert code == 2 and "is unusable" in _one_line(capsys)
+    assert not (tmp_path / "new").exists()  # every folder it made is gone again
+    assert default_runs_table().load() == ([], [])
+
+
+def test_a_run_failing_in_its_first_epoch_takes_its_initial_snapshot_too(
+    tmp_path, capsys, mnist_root
+):
+    out = tmp_path / "run"
+    args = ["--lr", "1e12", "--optimizer", "sgd", "--keep-epochs", "--out", str(out)]
+    assert _train(mnist_root, *args) == 2
+    assert "loss became" in _one_line(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("other_file", [False, True])
+def test_a_failed_run_never_removes_a_folder_that_was_there(
+    tmp_path, capsys, mnist_root, other_file
+):
+    out = tmp_path / "mine"
+    out.mkdir()
+    if other_file:
+        (out / "notes.txt").write_text("keep me")
+    args = ["--lr", "1e12", "--optimizer", "sgd", "--keep-epochs", "--out", str(out)]
+    assert _train(mnist_root, *args) == 2
+    left = sorted(p.name for p in out.iterdir())
+    assert out.is_dir() and left == (["notes.txt"] if other_file else [])
 
 
 def test_runs_get_their_own_folder_are_listed_and_can_be_resumed(
@@ -97,3 +130,20 @@ def test_runs_get_their_own_folder_are_listed_and_can_be_resumed(
     (record,) = default_runs_table().load()[0]
     assert (record.status, record.epochs_done, record.epochs) == ("finished", 2, 2)
     assert record.created  # kept from the first part of the run
+
+
+def test_ctrl_c_before_the_first_epoch_leaves_no_row_pointing_at_nothing(tmp_path, mnist_root):
+    from mnist_desk.core.runs import RunsTable
+    from mnist_desk.core.train import fit
+
+    def interrupt(event):
+        if event.kind == "batch":
+            raise KeyboardInterrupt
+
+    out = tmp_path / "fresh" / "run"
+    table = RunsTable(tmp_path / "runs.json")
+    config = TrainConfig(model="cnn", epochs=1, train_subset=300, test_subset=100, seed=0)
+    config = TrainConfig(**{**config.to_dict(), "data": str(mnist_root), "out": str(out)})
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, on_progress=interrupt, runs_table=table)
+    assert not (tmp_path / "fresh").exists() and table.load() == ([], [])

@@ -253,3 +253,30 @@ def test_at_the_minimum_size_no_tab_scrolls_sideways_and_the_run_status_is_in_si
     qtbot.wait(50)
     for widget in (train.progress, train.speed_label):  # not scrolled out of sight
         assert widget.visibleRegion().boundingRect() == widget.rect()
+
+
+def test_number_mode_at_the_minimum_size_overlaps_nothing(qtbot, make_window):
+    """The digit buttons' row took its room from the bar chart below the chart's minimum, so
+    at 960×660 the chart's axis ran over the 28×28 preview and its check box."""
+    from tests.ui.conftest import draw_with_mouse
+    from tests.ui.test_number_mode import number_strokes
+
+    window = make_window()
+    _at_minimum(qtbot, window)
+    pad = window.pad
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton)
+    strip_before = pad.number_strip.mapTo(pad, QPoint(0, 0)), pad.number_strip.height()
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([4, 2]))
+    qtbot.waitUntil(lambda: pad.digit_label.text() == "42", timeout=10000)
+    qtbot.wait(50)
+    assert (pad.number_strip.mapTo(pad, QPoint(0, 0)), pad.number_strip.height()) == strip_before
+    strip = pad.number_strip.geometry()
+    assert all(b.height() >= b.sizeHint().height() for b in pad.number_strip.buttons)
+    assert pad.number_strip.height() >= pad.number_strip.sizeHint().height()
+
+    def top(widget):
+        return widget.mapTo(pad, QPoint(0, 0)).y()
+
+    bars_bottom = top(pad.bars) + pad.bars.height()
+    assert top(pad.number_strip) + strip.height() <= top(pad.bars)
+    assert bars_bottom <= top(pad.preview) and bars_bottom <= top(pad.preview_check)

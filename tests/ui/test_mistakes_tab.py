@@ -158,3 +158,47 @@ def test_a_cell_with_no_mistakes_says_so_and_the_filter_can_be_cleared(
         assert tab.detail_label.text().endswith("read as not a digit.")
         names = [name for _, name in tab.detail_bars.getAxis("left")._tickLevels[0]]
         assert "?" in names and "10" not in names
+
+
+def test_while_it_evaluates_the_gallery_says_so_not_press_evaluate(qtbot, make_window, mnist_root):
+    window = make_window()
+    window.train_tab.fields["data"].setText(str(mnist_root))
+    tab = window.mistakes_tab
+    window.tabs.setCurrentWidget(tab)
+    assert "Press" in tab.empty_label.text()
+    qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)  # all 10,000: seconds
+    assert tab.empty_label.isVisible() and "Evaluating" in tab.empty_label.text()
+    qtbot.mouseClick(tab.true_filter, Qt.MouseButton.LeftButton)  # a filter changed meanwhile
+    qtbot.keyClick(tab.true_filter.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(tab.true_filter.view(), Qt.Key.Key_Return)
+    assert tab.true_filter.currentData() == 0 and "Evaluating" in tab.empty_label.text()
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert "Press" in tab.empty_label.text()  # cancelled: nothing evaluated yet
+
+
+def test_after_the_active_model_changes_the_old_mistakes_say_whose_they_are(
+    qtbot, make_window, mnist_root, monkeypatch, tmp_path, shipped_checkpoint
+):
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    scores = tab.summary.text()
+    assert "These are the mistakes of" not in scores
+    other = tmp_path / "another-run" / "best.pt"
+    other.parent.mkdir()
+    shutil.copy(shipped_checkpoint, other)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(other), ""))
+    window.tabs.setCurrentWidget(window.pad)
+    qtbot.mouseClick(window.pad.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == str(other), timeout=20000)
+    window.tabs.setCurrentWidget(tab)
+    text = tab.summary.text()
+    assert "These are the mistakes of" in text and "press Evaluate" in text
+    assert scores in text  # the old scores stay readable, under the warning
+
+    with qtbot.waitSignal(tab.evaluation_ended, timeout=120000):
+        qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    assert "These are the mistakes of" not in tab.summary.text()

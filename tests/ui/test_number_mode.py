@@ -184,3 +184,42 @@ def test_the_pad_times_each_stroke_and_a_long_pause_ends_a_digit(qtbot, make_win
     assert canvas.drawing().times == times
     canvas.set_strokes(canvas.strokes())  # put there by code (a kept digit): no timings
     assert canvas.drawing().times is None
+
+
+def test_add_to_my_digits_is_off_in_number_mode_and_says_why(qtbot, make_window):
+    window = make_window()
+    pad = window.pad
+    assert pad.add_button.isEnabled()
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([4, 2]))
+    wait_for_number(qtbot, window, "42")
+    assert not pad.add_button.isEnabled()  # its ten choices would each be refused
+    assert "untick Number" in pad.add_button.toolTip()
+    qtbot.mouseClick(pad.add_button, Qt.MouseButton.LeftButton)
+    assert not pad.add_button.menu().isVisible()
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton)
+    assert pad.add_button.isEnabled() and "0–9" in pad.add_button.toolTip()
+
+
+def test_a_number_read_from_a_file_says_so_within_its_two_lines(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    from PIL import Image
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    image = Image.new("L", (120, 200), 255)
+    image.paste(0, (55, 30, 65, 170))  # a one
+    path = tmp_path / "the_number_on_my_door.png"
+    image.save(path)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(path), ""))
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    wait_for_number(qtbot, window, "1")
+    label = window.pad.state_label
+    assert "the_number_on_my_door.png" in label.text()
+    assert label.heightForWidth(label.width()) <= label.height()  # no line cut off
+    assert label.toolTip() in (
+        "",
+        "1 digit read from the_number_on_my_door.png. Click a digit for its details.",
+    )

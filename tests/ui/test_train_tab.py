@@ -329,3 +329,67 @@ def test_the_train_tab_fits_a_narrow_window_and_sorts_runs_by_value(
     shown = [table.item(r, accuracy).text() for r in range(2)]
     ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
     assert shown == (["87.50%", "100.00%"] if ascending else ["100.00%", "87.50%"])
+
+
+def test_a_run_that_fails_in_its_first_epoch_leaves_no_row_and_no_folder(
+    qtbot, make_window, mnist_root
+):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["optimizer"].setCurrentText("sgd")
+    tab.fields["epochs"].setValue(1)
+    tab.fields["train_subset"].setValue(1000)
+    tab.fields["test_subset"].setValue(100)
+    tab.fields["data"].setText(str(mnist_root))
+    lr = tab.fields["lr"]
+    lr.lineEdit().selectAll()
+    qtbot.keyClicks(lr, "10")  # far too large: the loss blows up within the first epoch
+    with qtbot.waitSignal(tab.run_ended, timeout=120000) as ended:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [False] and "loss became" in tab.error_label.text()
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no empty run folder
+
+
+def test_a_run_cancelled_before_its_first_epoch_offers_no_resume(qtbot, make_window, mnist_root):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["epochs"].setValue(3)
+    tab.fields["batch_size"].setValue(32)
+    tab.fields["train_subset"].setValue(20000)
+    tab.fields["test_subset"].setValue(100)
+    tab.fields["data"].setText(str(mnist_root))
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "images/s" in tab.speed_label.text(), timeout=60000)  # batches run
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert tab.last_result.cancelled and tab.last_result.best_path is None
+    _click_row(qtbot, tab.table, 0)
+    assert tab.selected_record().status == "cancelled"
+    assert not tab.resume_button.isEnabled()  # no last.pt: resuming could only fail
+    assert "nothing to resume" in tab.resume_button.toolTip()
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    assert not tab.running and tab.selected_record().status == "cancelled"
+
+
+def test_the_status_says_an_epoch_is_being_scored_not_zero_seconds_left(
+    qtbot, make_window, mnist_root
+):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["epochs"].setValue(1)
+    tab.fields["train_subset"].setValue(500)
+    tab.fields["test_subset"].setValue(0)  # all 10,000: scoring takes a moment
+    tab.fields["data"].setText(str(mnist_root))
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "measuring its accuracy" in tab.speed_label.text(), timeout=60000)
+    assert "0s left" not in tab.speed_label.text() and "Epoch 1/1" in tab.speed_label.text()
+    with qtbot.waitSignal(tab.run_ended, timeout=120000):
+        pass
+    assert tab.speed_label.text() == "Finished"
