@@ -80,6 +80,8 @@ def test_nearest_training_digits_are_built_in_the_background(qtbot, network_wind
     tab = window.network_tab
     open_tab(qtbot, window, tab)
     assert tab.timeline_hint.isVisibleTo(tab) and not tab.timeline.isVisibleTo(tab)
+    checkbox = window.train_tab.keep_epochs.text()  # the hint names the control it means
+    assert checkbox in " ".join(tab.timeline_hint.text().split())
     draw_digit(qtbot, window.pad.canvas, 0)
     wait_for_view(qtbot, tab, lambda v: v.index_state == "ready", timeout=60000)
     labels = [n[1] for n in tab.view.neighbours]
