@@ -108,11 +108,12 @@ def gui_latency(drawings: int) -> list[str]:
             # steal a core from the worker and measure the benchmark, not the app).
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         total.append(shown_at[request_id] - start)
+    replayed = list(shown_at)  # the stage rows are these drawings'; live passes come next
     drawn = mouse_drawn_latency(app, window, samples, max(1, drawings // 3), shown_at)
     timings = {t["id"]: t for t in worker.timings}
-    pre = [timings[i]["preprocess"] for i in shown_at]
-    inf = [timings[i]["inference"] for i in shown_at]
-    trip = [timings[i]["queued"] + (shown_at[i] - timings[i]["emitted_at"]) for i in shown_at]
+    pre = [timings[i]["preprocess"] for i in replayed]
+    inf = [timings[i]["inference"] for i in replayed]
+    trip = [timings[i]["queued"] + (shown_at[i] - timings[i]["emitted_at"]) for i in replayed]
     window.close()
     return [
         f"| preprocessing (strokes → 28×28) | {percentiles(pre)} |",
