@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.predict import Predictor, reading_state, top_k_of
 from mnist_desk.core.preprocess import (
     ImageError,
@@ -45,6 +46,7 @@ from mnist_desk.core.preprocess import (
 )
 
 MAX_DIGITS = 12
+MAX_PARTS = 120  # strokes or ink blobs: ten per digit of the longest number is plenty…
 SHARED_WIDTH = 0.5  # step 1: overlap / narrower width at or above this joins two parts
 NARROW_FLOOR = 0.25  # × height: the narrowest width an overlap is measured against
 CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one joins it
@@ -61,6 +63,16 @@ MAX_RUN = 3  # step 2 joins at most three neighbouring groups into one digit
 LONG_PAUSE_S = 1.0  # with timings: a pause this long between strokes ends a digit
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (ink extents)
+
+
+class TooManyParts(UserError):
+    """…more is a scribble, a page or noise, and grouping them would take seconds."""
+
+    def __init__(self, count: int, what: str) -> None:
+        super().__init__(
+            f"{count} separate {what} are too many for a written number (at most {MAX_PARTS}); "
+            + ("undo or clear some." if what == "strokes" else "crop the image to the number.")
+        )
 
 
 @dataclass
@@ -405,6 +417,8 @@ def read_number(
     ``times`` (optional, one (start, end) in seconds per stroke) lets a long pause end a digit.
     """
     kept = [i for i, s in enumerate(strokes) if len(s) > 0]
+    if len(kept) > MAX_PARTS:
+        raise TooManyParts(len(kept), "strokes")
     parts = [[(float(p[0]), float(p[1])) for p in strokes[i]] for i in kept]
     boxes = [strokes_bbox([s], pen_width) for s in parts]
     pauses = stroke_pauses([times[i] for i in kept]) if times is not None else None
@@ -685,6 +699,8 @@ def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> N
         raise ImageError("the image is blank: no ink stands out from its background")
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     blobs = [int(i) + 1 for i in np.flatnonzero(areas >= SPECK * areas.max())]
+    if len(blobs) > MAX_PARTS:
+        raise ImageError(str(TooManyParts(len(blobs), "marks")))
     grown = _grow_labels(labels, ink > 0, steps=2)  # faint anti-aliased edges join their blob
     spans = {}
     for blob in blobs:

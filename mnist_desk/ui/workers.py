@@ -236,6 +236,7 @@ class InferenceWorker(QObject):
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
 
     def _answer_number(self, request_id: int, source) -> None:
+        from mnist_desk.core.errors import UserError
         from mnist_desk.core.grouping import ReadCache, load_number_image, read_number
         from mnist_desk.core.preprocess import ImageError
 
@@ -256,6 +257,8 @@ class InferenceWorker(QObject):
                 self.number_result.emit(request_id, reading)
         except ImageError as exc:
             self.image_failed.emit(str(exc))
+        except UserError as exc:  # e.g. a scribble of hundreds of strokes: say what to do
+            self.failed.emit(request_id, str(exc))
         except Exception as exc:
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
 

@@ -405,3 +405,13 @@ def test_cut_candidates_cross_few_strokes_at_the_touching_point():
     assert any(abs(c - 28) <= 2 and p >= one_stroke for c, p in cuts.items())  # touching column
     inside = [p for c, p in cuts.items() if 9 <= c <= 23]
     assert all(p <= one_stroke + grouping.CROSS_PRIOR for p in inside)  # inside the 0: two strokes
+
+
+def test_hundreds_of_strokes_or_specks_are_refused_in_a_sentence(predictor, tmp_path):
+    dashes = [[(5.0 * i, 10.0), (5.0 * i + 3, 14.0)] for i in range(grouping.MAX_PARTS + 1)]
+    with pytest.raises(grouping.TooManyParts, match="121 separate strokes are too many"):
+        grouping.read_number(dashes, PEN, predictor)
+    noise = (np.random.default_rng(0).random((200, 1200)) * 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    with pytest.raises(grouping.ImageError, match="separate marks are too many"):
+        grouping.load_number_image(tmp_path / "noise.png", predictor)
