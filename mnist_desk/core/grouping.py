@@ -66,13 +66,17 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (ink extents)
 
 
 class TooManyParts(UserError):
-    """…more is a scribble, a page or noise, and grouping them would take seconds."""
+    """More strokes than a written number has: a scribble, which would take seconds to group."""
 
-    def __init__(self, count: int, what: str) -> None:
-        super().__init__(
-            f"{count} separate {what} are too many for a written number (at most {MAX_PARTS}); "
-            + ("undo or clear some." if what == "strokes" else "crop the image to the number.")
-        )
+    def __init__(self, count: int) -> None:
+        super().__init__(too_many_parts(count, "strokes", "undo or clear some"))
+
+
+def too_many_parts(count: int, what: str, remedy: str) -> str:
+    return (
+        f"{count} separate {what} are too many for a written number (at most {MAX_PARTS}); "
+        f"{remedy}."
+    )
 
 
 @dataclass
@@ -418,7 +422,7 @@ def read_number(
     """
     kept = [i for i, s in enumerate(strokes) if len(s) > 0]
     if len(kept) > MAX_PARTS:
-        raise TooManyParts(len(kept), "strokes")
+        raise TooManyParts(len(kept))
     parts = [[(float(p[0]), float(p[1])) for p in strokes[i]] for i in kept]
     boxes = [strokes_bbox([s], pen_width) for s in parts]
     pauses = stroke_pauses([times[i] for i in kept]) if times is not None else None
@@ -700,7 +704,7 @@ def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> N
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     blobs = [int(i) + 1 for i in np.flatnonzero(areas >= SPECK * areas.max())]
     if len(blobs) > MAX_PARTS:
-        raise ImageError(str(TooManyParts(len(blobs), "marks")))
+        raise ImageError(too_many_parts(len(blobs), "marks", "crop the image to the number"))
     grown = _grow_labels(labels, ink > 0, steps=2)  # faint anti-aliased edges join their blob
     spans = {}
     for blob in blobs:

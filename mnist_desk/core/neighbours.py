@@ -1,8 +1,9 @@
 """Nearest training digits: "it looks like these", in the model's own feature space.
 
 The penultimate features of the 60,000 training digits are computed once per checkpoint,
-unit-normalised, stored as float16 and cached on disk keyed by the checkpoint's md5; the
-lookup is one matrix–vector product (cosine similarity) and a top-k.
+unit-normalised, stored as float16 and cached on disk keyed by the checkpoint's md5. The
+lookup is exact cosine similarity, but scores most rows on a few principal dimensions only
+and bounds the rest (``Index.nearest``).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class FeatureIndex:
         )
         first = torch.topk(bound, min(len(self), 4 * k)).indices
         kth = torch.topk(lookup.rotated[first] @ q, k).values[-1]
-        rows = torch.nonzero(bound >= kth).flatten()
-        if len(rows) > len(self) // 8:  # bounds too loose to help (an untrained model)
+        rows = torch.nonzero(bound >= kth - BOUND_SLACK).flatten()
+        # bounds too loose to help (an untrained model), or a query they cannot rank (NaN)
+        if len(rows) > len(self) // 8 or len(rows) < k or not torch.isfinite(kth):
             top = torch.topk(lookup.rotated @ q, k)
             found = top.indices
         else:
@@ -74,6 +76,7 @@ class FeatureIndex:
 
 
 LEAD = 32  # leading dimensions scored for every row
+BOUND_SLACK = 1e-4  # float rounding of two routes to one score: a bound never sits below it
 
 
 @dataclass

@@ -146,7 +146,7 @@ class NetworkSession:
         need not wait for the inspection.
 
         Two threads share the work: this one inspects the viewed model while the helper looks
-        up the neighbours (one long matrix product that holds no GIL), then both read the
+        up the neighbours (matrix products that hold no GIL), then both read the
         compared models, whichever is free taking the next.
 
         ``should_stop`` (a newer drawing is waiting for its answer) is asked between the

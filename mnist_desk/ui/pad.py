@@ -472,7 +472,8 @@ class PadTab(QWidget):
             text += f"; not sure of digit {', '.join(map(str, unsure))}"
         if reading.too_many:
             text += f"; only the first 12 are read ({reading.too_many} more)"
-        # Two lines beside a wide number: the hint goes first when they cannot hold it all.
+        # Two lines beside a wide number: the click hint is dropped first when they cannot
+        # hold it all; the whole sentence is then the tooltip.
         full = text + ". Click a digit for its details."
         shown = full if _fit_lines(self.state_label, full, 2) == full else text
         shown = _fit_lines(self.state_label, shown, 2)

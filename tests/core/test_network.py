@@ -122,7 +122,7 @@ def test_nearest_neighbours_of_a_training_digit_include_itself(
 
 @pytest.mark.parametrize(
     ("rows", "dims", "spread"),
-    [(3000, 192, 0.3), (3000, 256, 3.0), (3000, 16, 1.0), (5, 64, 1.0)],
+    [(3000, 192, 0.3), (3000, 256, 3.0), (3000, 16, 1.0), (5, 64, 1.0), (3000, 33, 1.0)],
 )
 def test_nearest_finds_exactly_what_a_full_scan_finds(rows, dims, spread):
     """The lookup skips rows by a bound from their leading dimensions: it must still find
@@ -142,6 +142,10 @@ def test_nearest_finds_exactly_what_a_full_scan_finds(rows, dims, spread):
         everything[rows // 2] + 0.2 * torch.randn(dims, generator=generator),
     ]
     queries += [torch.randn(dims, generator=generator) for _ in range(20)]
+    basis = index._searchable().basis
+    for _ in range(10):  # queries with nothing beyond the leading dimensions: no slack left
+        leading = torch.randn(dims, generator=generator) * (torch.arange(dims) < 32)
+        queries.append(leading @ basis.T)
     for query in queries:
         query = nn.functional.normalize(query, dim=0)
         found = index.nearest(query.numpy(), 8)
@@ -149,6 +153,7 @@ def test_nearest_finds_exactly_what_a_full_scan_finds(rows, dims, spread):
         assert [f[0] for f in found] == top.indices.tolist()
         np.testing.assert_allclose([f[2] for f in found], top.values.numpy(), atol=1e-5)
         assert [f[1] for f in found] == labels[top.indices].tolist()
+    assert len(index.nearest(np.full(dims, np.nan, dtype=np.float32), 8)) == min(8, rows)
 
 
 def test_index_lives_beside_a_run_and_goes_stale_when_the_checkpoint_changes(
