@@ -50,6 +50,7 @@ from mnist_desk.core.calibration import (
 from mnist_desk.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from mnist_desk.core.conventions import add_mark_to_image, apply_convention, four
 from mnist_desk.core.data import load_mnist
+from mnist_desk.core.grouping import two_digits_side_by_side
 from mnist_desk.core.handwriting import default_pen_width, place_strokes
 from mnist_desk.core.models import build_model
 from mnist_desk.core.nondigits import non_digit
@@ -87,10 +88,17 @@ def render_like_a_person(
     return None if image is None else to_uint8(image)
 
 
-def load_strokes(folder: Path, exclude_writers: set[str]) -> list[dict]:
+def load_strokes(folder: Path, exclude_writers: set[str], drop_pairs: bool = False) -> list[dict]:
+    """The training writers' digits; ``drop_pairs`` leaves out the samples that hold two
+    digits side by side (eight "00" labelled 0 and a "66" labelled 6, all by val/val02)."""
     with gzip.open(folder / "unipen_train_digits.json.gz", "rt") as handle:
         samples = json.load(handle)
-    return [s for s in samples if s["writer_id"] not in exclude_writers]
+    return [
+        s
+        for s in samples
+        if s["writer_id"] not in exclude_writers
+        and not (drop_pairs and two_digits_side_by_side(s["strokes"]))
+    ]
 
 
 def split_held_out(samples: list[dict], fraction: float, rng: np.random.Generator):
@@ -291,7 +299,9 @@ def make_extra(args, exclude: set[str], mnist, train_samples, rng) -> Path:
 
 def _made_from(args, exclude: set[str]) -> str:
     # The seed fixes MNIST's validation split: marked MNIST digits must come from outside it.
-    return json.dumps({"seed": args.seed, "excluded_writers": sorted(exclude)})
+    # Dropping samples changes which digits are held out, so it is part of the recipe too.
+    dropped = {"dropped_two_digit_samples": True} if args.drop_two_digit_samples else {}
+    return json.dumps({"seed": args.seed, "excluded_writers": sorted(exclude), **dropped})
 
 
 def check_extra(path: Path, args, exclude: set[str]) -> None:
@@ -345,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--non-digits", type=int, default=10000)
     parser.add_argument(
+        "--drop-two-digit-samples",
+        action="store_true",
+        help="leave out training strokes that hold two digits side by side (an '00' labelled 0)",
+    )
+    parser.add_argument(
         "--redrawn-mnist",
         type=int,
         default=0,
@@ -366,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     exclude = {w for w in args.exclude_writers.split(",") if w}
 
-    samples = load_strokes(args.strokes, exclude)
+    samples = load_strokes(args.strokes, exclude, args.drop_two_digit_samples)
     unseen = [s for s in load_strokes(args.strokes, set()) if s["writer_id"] in exclude]
     train_samples, held_samples = split_held_out(samples, 0.1, rng)
     val_split = 0.05

@@ -61,6 +61,9 @@ TOUCH_PRIOR = math.log(2.0)  # …unless one stroke ends on the other (a 4's hoo
 WIDE_PENALTY = 4.0  # …and a digit wider than tall is unlikely (log prior per height)
 MAX_RUN = 3  # step 2 joins at most three neighbouring groups into one digit
 LONG_PAUSE_S = 1.0  # with timings: a pause this long between strokes ends a digit
+PAIR_OVERLAP = 0.1  # two_digits_side_by_side: parts overlapping less than this × the narrower…
+PAIR_HEIGHT = 0.6  # …each at least this × the sample's height…
+PAIR_WIDTH = 0.35  # …and this × its height wide (a 4's lone stem is narrower)
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (ink extents)
 
@@ -175,6 +178,29 @@ def sure_groups(boxes: Sequence[Box], height: float) -> list[list[int]]:
     _attach_minor_parts(groups, group_boxes, height)
     order = sorted(range(len(groups)), key=lambda g: (group_boxes[g][0] + group_boxes[g][2]) / 2)
     return [sorted(groups[g]) for g in order]
+
+
+def two_digits_side_by_side(strokes: Sequence[Stroke]) -> bool:
+    """Do the strokes split, left to right, into two parts that are each a digit's height and
+    width? Then one "digit" sample is really two (an "00" labelled 0): data to leave out.
+
+    A 4 whose stem stands apart from its open corner is no such pair: the stem is too narrow.
+    """
+    boxes = [strokes_bbox([s], 0.0) for s in strokes if len(s)]
+    if len(boxes) < 2:
+        return False
+    top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    height = bottom - top
+    order = sorted(boxes, key=lambda b: b[0])
+    for cut in range(1, len(order)):
+        left, right = _box_of(order, range(cut)), _box_of(order, range(cut, len(order)))
+        widths = (left[2] - left[0], right[2] - right[0])
+        heights = (left[3] - left[1], right[3] - right[1])
+        apart = left[2] - right[0] <= PAIR_OVERLAP * min(widths)
+        full = min(heights) >= PAIR_HEIGHT * height and min(widths) >= PAIR_WIDTH * height
+        if apart and full:
+            return True
+    return False
 
 
 def _is_minor(box: Box, height: float) -> bool:

@@ -415,3 +415,14 @@ def test_hundreds_of_strokes_or_specks_are_refused_in_a_sentence(predictor, tmp_
     Image.fromarray(noise).save(tmp_path / "noise.png")
     with pytest.raises(grouping.ImageError, match="separate marks are too many"):
         grouping.load_number_image(tmp_path / "noise.png", predictor)
+
+
+def test_a_sample_holding_two_digits_side_by_side_is_told_apart():
+    zero_a, zero_b = digit_strokes(0, 20)[0], digit_strokes(0, 20 + 1.2 * HEIGHT)[0]
+    assert grouping.two_digits_side_by_side([zero_a, zero_b])  # an "00" labelled 0
+    assert not grouping.two_digits_side_by_side([zero_a])
+    corner = [(0.0, 0.0), (0.0, 60.0), (50.0, 60.0)]  # a 4 whose stem stands apart
+    stem = [(60.0, 10.0), (60.0, 100.0)]
+    assert not grouping.two_digits_side_by_side([corner, stem])
+    body, bar = digit_strokes(5, 20)
+    assert not grouping.two_digits_side_by_side([body, [(x + 40, y) for x, y in bar]])
