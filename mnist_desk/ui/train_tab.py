@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_history
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
@@ -475,20 +476,23 @@ class TrainTab(QWidget):
         model_name: str,
         config: TrainConfig | None = None,
     ) -> bool:
-        from mnist_desk.core.finetune import fine_tune
+        from mnist_desk.core.finetune import fine_tune, split_for_fine_tune
         from mnist_desk.core.my_digits import MyDigitStore
 
+        if self.running:
+            return False
+        store = MyDigitStore(store_folder)
         try:
             config = dataclasses.replace(
                 config or self.config(prefix="finetune"), model=model_name, augment=True
             )
-        except ValueError as exc:
+            # Too few digits is known now: refuse before the log, charts and table change.
+            split_for_fine_tune(store, config.seed)
+        except (ValueError, UserError) as exc:
             self._show_error(str(exc))
             return False
         self.fine_tune_label.setText("Fine-tuning…")
-        started = self._launch(
-            "fine-tune", config, fine_tune, checkpoint_path, MyDigitStore(store_folder), config
-        )
+        started = self._launch("fine-tune", config, fine_tune, checkpoint_path, store, config)
         if not started:
             self.fine_tune_label.setText("")
         return started

@@ -218,12 +218,19 @@ def test_fine_tune_with_too_few_digits_says_so(qtbot, make_window, mnist_root):
     tab = window.train_tab
     tab.fields["data"].setText(str(mnist_root))
     window.tabs.setCurrentWidget(tab)
-    with qtbot.waitSignal(tab.run_ended, timeout=60000) as ended:
+    tab.loss_plot.append("train", 1.0, 0.5)  # a finished run's curves, still on screen
+    log_before = tab.log.toPlainText()
+    with qtbot.assertNotEmitted(tab.run_ended, wait=300):
         qtbot.mouseClick(tab.fine_tune_button, Qt.MouseButton.LeftButton)
-    assert ended.args == [False]
+        # Refused before anything starts: no job, no log line, the curves stay, no row.
+        assert not tab.running
     text = tab.error_label.text()
     assert "at least 10" in text and "you have 6" in text and "0.0%" not in text
-    assert tab.fine_tune_button.isEnabled()
+    assert tab.error_label.isVisible()
+    assert tab.log.toPlainText() == log_before and "Starting" not in log_before
+    assert list(tab.loss_plot.data) == ["train"]
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert tab.fine_tune_button.isEnabled() and tab.fine_tune_label.text() == ""
 
 
 def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, make_window, mnist_root, monkeypatch):
