@@ -677,7 +677,10 @@ class TrainTab(QWidget):
             self._describe_fine_tune(payload)
         self.last_result = result
         self.progress.setValue(1000 if not result.cancelled else self.progress.value())
-        self._record(self._config, "cancelled" if result.cancelled else "finished", result)
+        if result.cancelled and not holds_run(Path(self._config.out)):
+            self._forget(self._config)  # before its first epoch: core left no folder either
+        else:
+            self._record(self._config, "cancelled" if result.cancelled else "finished", result)
         self._run_over()
         if result.best_path:
             acc = result.best_metrics.get("test_acc", 0.0) * 100
@@ -693,7 +696,10 @@ class TrainTab(QWidget):
 
     @Slot()
     def _on_cancelled(self) -> None:
-        self._record(self._config, "cancelled")
+        if holds_run(Path(self._config.out)):
+            self._record(self._config, "cancelled")
+        else:  # a fine-tune cancelled before its run's first epoch: nothing to show
+            self._forget(self._config)
         self._run_over()
         self.fine_tune_label.setText("")
         self.speed_label.setText("Cancelled")
