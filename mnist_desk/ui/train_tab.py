@@ -41,6 +41,7 @@ from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
+from mnist_desk.ui.file_dialogs import ask_save_path
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
 
@@ -267,9 +268,9 @@ class TrainTab(QWidget):
 
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
-        export_button = QPushButton("Export curves as PNG…")
+        self.export_button = export_button = QPushButton("Export curves as PNG…")
         export_button.setToolTip("Save the loss and accuracy charts as a PNG image.")
-        export_button.clicked.connect(lambda: export_png(self.plots_widget, self))
+        export_button.clicked.connect(self._export_curves)
         self.plots_widget = QWidget()
         plots = QGridLayout(self.plots_widget)
         plots.addWidget(self.loss_plot, 0, 0)
@@ -723,6 +724,12 @@ class TrainTab(QWidget):
 
     def _show_error(self, text: str) -> None:
         set_error(self.error_label, text)
+
+    @Slot()
+    def _export_curves(self) -> None:
+        path = ask_save_path(self, "Export chart", "curves.png", "PNG (*.png)", self.settings)
+        if path:
+            export_png(self.plots_widget, self, path=path)
 
     # ----- the runs table ---------------------------------------------------------------
     def selected_record(self) -> RunRecord | None:
