@@ -190,7 +190,9 @@ class MainWindow(QMainWindow):
             file_menu,
         )
         file_menu.addSeparator()
-        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit", file_menu)
+        # Windows (and Qt's offscreen platform) bind no key to the standard Quit: Ctrl+Q there.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or "Ctrl+Q"
+        self._action("&Quit", self.close, quit_keys, "Quit", file_menu)
 
         edit_menu = bar.addMenu("&Edit")
         canvas = self.pad.canvas
