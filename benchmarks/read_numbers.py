@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -179,14 +180,16 @@ def oracle_text(predictor, strokes, pen, owners) -> str:
     return text
 
 
-def run_accuracy(predictor, by_label, per_length: int, seed: int) -> dict:
+def run_accuracy(
+    predictor, by_label, per_length: int, seed: int, lengths: Sequence[int] = range(2, 9)
+) -> dict:
     rng = np.random.default_rng(seed)
     clock_rng = np.random.default_rng([seed, 1])  # timings apart: the same numbers either way
     modes = ("strokes", "timed", "image")
     stats = {mode: defaultdict(lambda: defaultdict(int)) for mode in modes}  # length → counter
     failures = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        for length in range(2, 9):
+        for length in lengths:
             for n in range(per_length):
                 digits, strokes, pen, owners, kinds = build_number(by_label, length, rng)
                 truth = "".join(map(str, digits))
@@ -323,6 +326,13 @@ def gui_latency(by_label, repeats: int, seed: int) -> str:
     )
 
 
+def _lengths(text: str) -> list[int]:
+    if "-" in text:
+        low, high = (int(part) for part in text.split("-", 1))
+        return list(range(low, high + 1))
+    return [int(part) for part in text.split(",") if part]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-length", type=int, default=150, help="numbers per length 2–8")
@@ -330,7 +340,11 @@ def main(argv=None) -> int:
     parser.add_argument("--file", default=DEV_FILE, help="strokes file in the strokes folder")
     parser.add_argument("--model", help="checkpoint (default: the shipped model)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--lengths", default="2-8", help="number lengths to build: 2-8, or a list such as 4,8"
+    )
     args = parser.parse_args(argv)
+    lengths = _lengths(args.lengths)
     import torch
 
     torch.set_num_threads(1)  # as the app's inference worker
@@ -339,7 +353,7 @@ def main(argv=None) -> int:
     print(f"Numbers from {args.file}, model {predictor.name}, seed {args.seed}")
     if args.per_length:
         t0 = time.perf_counter()
-        result = run_accuracy(predictor, by_label, args.per_length, args.seed)
+        result = run_accuracy(predictor, by_label, args.per_length, args.seed, lengths)
         print("\n".join(report_accuracy(result)))
         print(f"\n({time.perf_counter() - t0:.0f} s)")
     if args.latency:

@@ -159,6 +159,11 @@ non-digit set gets a confident digit (2.3% before), still under the 5% goal.
   B, g) is read as that digit, by design; unusual doodles may still get a confident digit.
 - A "not a digit" answer on a genuine MNIST digit counts as an error above ({rejected} of
   10,000).
+- The training strokes hold nine two-digit samples labelled as one digit (eight "00" as 0 and
+  one "66" as 6, all by writer val/val02; found by looking for strokes that split into two
+  tall side-by-side parts), so the model reads two zeros drawn side by side as one zero.
+  Number mode cuts touching zeros in images at the notch between them; the next retraining
+  should leave these samples out.
 - 28×28 input: the model sees a digit the way MNIST was made (20×20 box, centre of mass), so a
   drawing that relies on its position or size (e.g. a tiny "0" vs "o") cannot be told apart.
 

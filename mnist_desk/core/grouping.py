@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.predict import Predictor, reading_state, top_k_of
 from mnist_desk.core.preprocess import (
     ImageError,
@@ -45,6 +46,7 @@ from mnist_desk.core.preprocess import (
 )
 
 MAX_DIGITS = 12
+MAX_PARTS = 120  # strokes or ink blobs: ten per digit of the longest number is plenty…
 SHARED_WIDTH = 0.5  # step 1: overlap / narrower width at or above this joins two parts
 NARROW_FLOOR = 0.25  # × height: the narrowest width an overlap is measured against
 CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one joins it
@@ -61,6 +63,16 @@ MAX_RUN = 3  # step 2 joins at most three neighbouring groups into one digit
 LONG_PAUSE_S = 1.0  # with timings: a pause this long between strokes ends a digit
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (ink extents)
+
+
+class TooManyParts(UserError):
+    """…more is a scribble, a page or noise, and grouping them would take seconds."""
+
+    def __init__(self, count: int, what: str) -> None:
+        super().__init__(
+            f"{count} separate {what} are too many for a written number (at most {MAX_PARTS}); "
+            + ("undo or clear some." if what == "strokes" else "crop the image to the number.")
+        )
 
 
 @dataclass
@@ -405,6 +417,8 @@ def read_number(
     ``times`` (optional, one (start, end) in seconds per stroke) lets a long pause end a digit.
     """
     kept = [i for i, s in enumerate(strokes) if len(s) > 0]
+    if len(kept) > MAX_PARTS:
+        raise TooManyParts(len(kept), "strokes")
     parts = [[(float(p[0]), float(p[1])) for p in strokes[i]] for i in kept]
     boxes = [strokes_bbox([s], pen_width) for s in parts]
     pauses = stroke_pauses([times[i] for i in kept]) if times is not None else None
@@ -498,17 +512,21 @@ SLICE_ABOVE = 0.9  # × height: a blob wider than this may hold touching digits 
 THIN_CUT = 1.5  # × the pen's width: where touching digits may be cut apart
 CUT_SPACING = 0.1  # × height: candidate cuts closer than this are one candidate
 MIN_PIECE = 0.2  # × height: no piece narrower than this is cut off a blob
+NOTCH_REACH = 0.4  # × height: how far to each side an outline notch is measured
+NOTCH_DEPTH = 0.05  # × height: a notch this deep above and below marks where digits meet…
+NOTCH_PRIOR = -math.log(1.5)  # …a surer sign than a thin column, so a cut there costs less
 CUT_PRIOR = -math.log(3.0)  # a cut must make the pieces three times as likely as the whole…
 CROSS_PRIOR = -math.log(2.0)  # …and twice more for each extra stroke it cuts through
 
 
-def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[int, int]]:
-    """Columns of one blob where touching digits may meet, with the strokes each crosses.
+def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[int, float]]:
+    """Columns of one blob where touching digits may meet, each with its log prior.
 
     Candidates are the local minima of the vertical projection (least ink nearby), at most
     one per ``CUT_SPACING``. Digits that touch meet where a column crosses a single stroke
-    (thin, or one run of ink: two 0s side by side); digits that overlap a little are cut
-    through two or more strokes, which is less likely and costs more (``CROSS_PRIOR``).
+    (thin, or one run of ink); digits that overlap a little are cut through two or more
+    strokes, which is less likely and costs more (``CROSS_PRIOR``). Round digits touching
+    side by side meet at an outline notch (``notches``), a surer sign (``NOTCH_PRIOR``).
     """
     column_ink = blob.sum(axis=0).astype(np.float64)
     padded = np.zeros((blob.shape[0] + 2, blob.shape[1]), dtype=np.int8)
@@ -518,13 +536,47 @@ def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[i
     width = len(column_ink)
     edge = max(1, round(MIN_PIECE * height))
     window = max(1, round(CUT_SPACING * height / 2))
-    cuts: list[tuple[int, int]] = []
+    minima: list[int] = []
     for c in range(edge, width - edge):
         lo, hi = max(0, c - window), min(width, c + window + 1)
         minimum = column_ink[c] <= column_ink[lo:hi].min()
-        if minimum and (not cuts or c - cuts[-1][0] > 2 * window):
-            cuts.append((c, int(crossed[c])))
-    return cuts
+        if minimum and (not minima or c - minima[-1] > 2 * window):
+            minima.append(c)
+    cuts = {c: CUT_PRIOR + CROSS_PRIOR * (crossed[c] - 1) for c in minima}
+    for c in notches(blob, height, edge):
+        near = [m for m in cuts if abs(c - m) <= window]
+        for m in near:  # the notch is where that minimum really is
+            del cuts[m]
+        cuts[c] = NOTCH_PRIOR
+    return sorted((c, float(prior)) for c, prior in cuts.items())
+
+
+def notches(blob: np.ndarray, height: float, edge: int) -> list[int]:
+    """Columns where the blob's outline dips in from the top and the bottom at once.
+
+    Two round digits that touch side by side (00, 60) meet where their sides merge: the
+    column there holds a lot of ink, so it is no minimum of the projection, but the outline
+    has a notch above and below it. The deepest such column of each notch is a candidate.
+    """
+    rows = np.arange(blob.shape[0])[:, None]
+    inked = blob.any(axis=0)
+    top = np.where(inked, np.where(blob, rows, blob.shape[0]).min(axis=0), blob.shape[0])
+    bottom = np.where(inked, np.where(blob, rows, -1).max(axis=0), -1)
+    width = blob.shape[1]
+    reach = max(2, round(NOTCH_REACH * height))
+    depth = np.zeros(width)
+    for c in range(edge, width - edge):
+        left, right = slice(max(0, c - reach), c), slice(c + 1, min(width, c + reach + 1))
+        from_top = top[c] - max(top[left].min(), top[right].min())
+        from_bottom = min(bottom[left].max(), bottom[right].max()) - bottom[c]
+        depth[c] = min(from_top, from_bottom) if inked[c] else 0.0
+    found = []
+    for c in range(edge, width - edge):
+        deepest = depth[c] == depth[max(0, c - reach) : c + reach + 1].max()
+        apart = not found or c - found[-1] > reach
+        if depth[c] >= NOTCH_DEPTH * height and deepest and apart:
+            found.append(c)
+    return found
 
 
 def stroke_thickness(mask: np.ndarray) -> float:
@@ -587,7 +639,7 @@ def cut_wide_blobs(
             continue
         cuts = candidate_cuts(found.labels[top:bottom, left:right] == blob, height, thin)
         positions = [left, *(left + c for c, _ in cuts), right]
-        costs = [0.0, *(CUT_PRIOR + CROSS_PRIOR * (n - 1) for _, n in cuts), 0.0]
+        costs = [0.0, *(prior for _, prior in cuts), 0.0]
         segments = []
         for i in range(len(positions) - 1):
             for j in range(i + 1, len(positions)):
@@ -647,6 +699,8 @@ def read_number_image(image: Image.Image, predictor: Predictor, k: int = 3) -> N
         raise ImageError("the image is blank: no ink stands out from its background")
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     blobs = [int(i) + 1 for i in np.flatnonzero(areas >= SPECK * areas.max())]
+    if len(blobs) > MAX_PARTS:
+        raise ImageError(str(TooManyParts(len(blobs), "marks")))
     grown = _grow_labels(labels, ink > 0, steps=2)  # faint anti-aliased edges join their blob
     spans = {}
     for blob in blobs:

@@ -31,27 +31,77 @@ class FeatureIndex:
     rows: np.ndarray  # (N,) int64: which training digit each row is
     md5: str
     path: Path | None = None
-    _lookup: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
+    _lookup: _Lookup | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
 
     def nearest(self, query: np.ndarray, k: int = 8) -> list[tuple[int, int, float]]:
-        """(training row, label, cosine) of the ``k`` closest digits, closest first."""
-        q = torch.from_numpy(np.asarray(query, dtype=np.float32).reshape(-1))
-        scores = self._searchable() @ q
-        top = torch.topk(scores.float(), min(k, len(self)))
+        """(training row, label, cosine) of the ``k`` closest digits, closest first.
+
+        Exact, but most rows are ruled out from a few leading dimensions: a row's cosine is
+        at most its score there plus the largest the rest could add (Cauchy–Schwarz), so
+        only rows whose bound beats the k-th best found so far are scored in full. That
+        reads a sixth of the features, not all 46 MB of them, for every drawing.
+        """
+        k = min(k, len(self))
+        if k <= 0:
+            return []
+        lookup = self._searchable()
+        q = torch.from_numpy(np.asarray(query, dtype=np.float32).reshape(-1)) @ lookup.basis
+        bound = torch.addcmul(
+            lookup.lead @ q[: lookup.lead.shape[1]], lookup.rest, q[lookup.lead.shape[1] :].norm()
+        )
+        first = torch.topk(bound, min(len(self), 4 * k)).indices
+        kth = torch.topk(lookup.rotated[first] @ q, k).values[-1]
+        rows = torch.nonzero(bound >= kth).flatten()
+        if len(rows) > len(self) // 8:  # bounds too loose to help (an untrained model)
+            top = torch.topk(lookup.rotated @ q, k)
+            found = top.indices
+        else:
+            top = torch.topk(lookup.rotated[rows] @ q, k)
+            found = rows[top.indices]
         return [
             (int(self.rows[i]), int(self.labels[i]), float(s))
-            for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+            for s, i in zip(top.values.tolist(), found.tolist(), strict=True)
         ]
 
-    def _searchable(self) -> torch.Tensor:
-        """The features as float32, made once: CPUs have no fast float16 matrix–vector
-        product (it took 6 ms for 60,000 × 128 against 1.4 ms in float32, one thread)."""
-        if self._lookup is None or self._lookup[0] is not self.features:
-            self._lookup = (self.features, self.features.float())
-        return self._lookup[1]
+    def _searchable(self) -> _Lookup:
+        """Made once per index (a fraction of a second for 60,000 rows)."""
+        if self._lookup is None or self._lookup.source is not self.features:
+            self._lookup = _Lookup.of(self.features)
+        return self._lookup
+
+
+LEAD = 32  # leading dimensions scored for every row
+
+
+@dataclass
+class _Lookup:
+    """The features in float32 (CPUs have no fast float16 matrix–vector product), rotated
+    onto their principal axes — rotation keeps every cosine — so that the first ``LEAD``
+    dimensions carry most of each row and bound the rest."""
+
+    source: torch.Tensor
+    basis: torch.Tensor  # (D, D) orthonormal, strongest axis first
+    rotated: torch.Tensor  # (N, D) float32
+    lead: torch.Tensor  # (N, LEAD) contiguous: what every lookup reads
+    rest: torch.Tensor  # (N,) the norm of each row beyond LEAD
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> _Lookup:
+        f = features.float()
+        _, vectors = torch.linalg.eigh(f.T @ f)
+        basis = vectors.flip(1).contiguous()
+        rotated = f @ basis
+        lead = min(LEAD, rotated.shape[1])
+        return cls(
+            features,
+            basis,
+            rotated,
+            rotated[:, :lead].contiguous(),
+            rotated[:, lead:].norm(dim=1) * 1.0001 + 1e-6,  # float rounding: never too tight
+        )
 
 
 def file_md5(path: str | os.PathLike) -> str:

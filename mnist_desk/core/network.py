@@ -12,6 +12,7 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ def _helper_thread() -> ThreadPoolExecutor:
                 1, "network-compare", initializer=torch.set_num_threads, initargs=(threads,)
             )
         return _helper
+
+
+class ViewOutdated(Exception):
+    """A newer drawing was sent while this view was computed: its answer comes first."""
 
 
 @dataclass
@@ -130,7 +135,11 @@ class NetworkSession:
         self.options.update(options)
 
     def view(
-        self, predictor: Predictor, image28: np.ndarray, features: np.ndarray | None = None
+        self,
+        predictor: Predictor,
+        image28: np.ndarray,
+        features: np.ndarray | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> NetworkView:
         """The view of one drawing. ``features``: its penultimate features from the pad's own
         forward pass (core.inspect.probabilities_and_features), so that the neighbour lookup
@@ -139,6 +148,10 @@ class NetworkSession:
         Two threads share the work: this one inspects the viewed model while the helper looks
         up the neighbours (one long matrix product that holds no GIL), then both read the
         compared models, whichever is free taking the next.
+
+        ``should_stop`` (a newer drawing is waiting for its answer) is asked between the
+        compared models; when it says yes the view ends with ``ViewOutdated``, so the newer
+        drawing's bars wait for one model's pass at most, not for the rest of this view.
         """
         t0 = time.perf_counter()
         if self._drawing is None or not np.array_equal(self._drawing, image28):
@@ -156,14 +169,17 @@ class NetworkSession:
                     self._compare_row, label, path, predictor, active_path, image28, not timeline
                 )
                 for label, path in self.options.get("compare") or []
-            ]
+            ],
+            should_stop,
         )
         early = None if timeline or features is None else (active_path, features)
         helper = _helper_thread().submit(self._helper_part, early, rows)
-        inspection = inspect(viewed, image28, targets)
+        inspection = None if should_stop() else inspect(viewed, image28, targets)
         t1 = time.perf_counter()
         rows.run()
-        found, neighbours_s = helper.result()
+        found, neighbours_s = helper.result()  # the helper is done with this view's state
+        if inspection is None or should_stop():
+            raise ViewOutdated()
         t2 = time.perf_counter()
         explained = target if target in inspection.explanations else None
         if explained is None:
@@ -276,15 +292,16 @@ class NetworkSession:
 class _Shared:
     """Tasks that two threads work through together: whichever is free takes the next one."""
 
-    def __init__(self, tasks: list) -> None:
+    def __init__(self, tasks: list, should_stop: Callable[[], bool] = lambda: False) -> None:
         self._tasks = tasks
+        self._should_stop = should_stop
         self._next = 0
         self._lock = threading.Lock()
         self.results: list = [None] * len(tasks)
         self.seconds = 0.0
 
     def run(self) -> None:
-        while True:
+        while not self._should_stop():
             with self._lock:
                 i = self._next
                 if i >= len(self._tasks):

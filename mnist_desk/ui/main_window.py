@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Signal, Slot
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -72,6 +72,10 @@ class MainWindow(QMainWindow):
         self.inference_worker = InferenceWorker()
         self.inference_thread = self.jobs.host(self.inference_worker, "inference")
         self.pad.request_inference.connect(self.inference_worker.request)
+        # In this thread, at once: a network view being computed stops for the new drawing.
+        self.pad.request_inference.connect(
+            self.inference_worker.drawing_sent, Qt.ConnectionType.DirectConnection
+        )
         self.pad.saliency_toggled.connect(self.inference_worker.set_saliency)
         self.pad.saliency_toggled.connect(lambda _on: self.pad.refresh())
         self.inference_worker.result.connect(self.pad.on_result)

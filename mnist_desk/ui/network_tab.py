@@ -372,8 +372,8 @@ class NetworkTab(QWidget):
         self.timeline.valueChanged.connect(self._on_timeline)
         self.timeline_label = QLabel()
         self.timeline_hint = QLabel(
-            "No per-epoch snapshots for this model: train with “Keep epoch snapshots” "
-            "(or --keep-epochs) to watch it learn."
+            "No per-epoch snapshots for this model: train it with Snapshots “keep a "
+            "checkpoint per epoch” ticked (or --keep-epochs) to watch it learn."
         )
         self.timeline_hint.setWordWrap(True)
 

@@ -57,6 +57,9 @@ class InferenceWorker(QObject):
         # The last drawing's penultimate features and the predictor that made them: the
         # view's neighbour lookup starts from them at once, beside the inspection.
         self._last_features: tuple[object, object] | None = None
+        # The newest drawing the pad has sent, written by the GUI thread the moment it sends
+        # it (see ``drawing_sent``): a view in progress stops for it between two models.
+        self._newest_sent = 0
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -82,6 +85,11 @@ class InferenceWorker(QObject):
         """
         self._pending = (request_id, drawing, time.perf_counter())
         self._schedule()
+
+    def drawing_sent(self, request_id: int, _drawing: object = None) -> None:
+        """Connected directly (it runs in the GUI thread): the queued ``request`` cannot
+        reach this thread while a network view is being computed, this flag can."""
+        self._newest_sent = max(self._newest_sent, request_id)
 
     @Slot(int, object)
     def request_number(self, request_id: int, source: object) -> None:
@@ -147,14 +155,22 @@ class InferenceWorker(QObject):
         if not self.want_network or self._pending is not None or self._last_image is None:
             return
         request_id, image = self._last_image
+        if self._newest_sent > request_id:
+            return  # a newer drawing is on its way: its bars, then its own view
         if image is None or self._predictor is None:
             self.network_result.emit(request_id, None)
             return
         features = None
         if self._last_features is not None and self._last_features[0] is self._predictor:
             features = self._last_features[1]
+        from mnist_desk.core.network import ViewOutdated
+
         try:
-            view = self._session().view(self._predictor, image, features)
+            view = self._session().view(
+                self._predictor, image, features, lambda: self._newest_sent > request_id
+            )
+        except ViewOutdated:
+            return
         except Exception as exc:
             traceback.print_exc()
             self.failed.emit(request_id, f"Network view: {type(exc).__name__}: {exc}")
@@ -220,6 +236,7 @@ class InferenceWorker(QObject):
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
 
     def _answer_number(self, request_id: int, source) -> None:
+        from mnist_desk.core.errors import UserError
         from mnist_desk.core.grouping import ReadCache, load_number_image, read_number
         from mnist_desk.core.preprocess import ImageError
 
@@ -240,6 +257,8 @@ class InferenceWorker(QObject):
                 self.number_result.emit(request_id, reading)
         except ImageError as exc:
             self.image_failed.emit(str(exc))
+        except UserError as exc:  # e.g. a scribble of hundreds of strokes: say what to do
+            self.failed.emit(request_id, str(exc))
         except Exception as exc:
             self.failed.emit(request_id, f"{type(exc).__name__}: {exc}")
 

@@ -198,17 +198,7 @@ def _flood_count(mask):
         ([4], 0.3, "4"),
         ([1, 1], 0.25, "11"),
         ([1, 7], 0.08, "17"),
-        pytest.param(
-            [0, 0],
-            0.0,
-            "00",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known: the model trained on slashed zeros reads two touching zeros "
-                "squeezed into one 28x28 as one slashed zero (Ø) with near certainty, which "
-                "outweighs the wide-digit prior; a stronger prior lost on held-out numbers",
-            ),
-        ),
+        ([0, 0], 0.0, "00"),  # touching side by side: cut at the outline notch
     ],
 )
 def test_images_of_the_same_strokes_read_the_same(predictor, tmp_path, digits, gap, text):
@@ -387,12 +377,41 @@ def test_an_image_of_a_1_touching_a_0_is_cut_in_two(predictor, tmp_path):
     assert reading.digits[0].box[2] <= reading.digits[1].box[0] + 1  # cut, not two copies
 
 
+def _rings(count: int) -> np.ndarray:
+    image = Image.new("1", (40 * count + 10, 60), 0)
+    draw = ImageDraw.Draw(image)
+    for i in range(count):
+        draw.ellipse((5 + 38 * i, 5, 45 + 38 * i, 55), outline=1, width=5)
+    mask = np.asarray(image, dtype=bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def test_an_outline_notch_marks_where_round_digits_touch():
+    two = _rings(2)  # "00" with the sides merged: no thin column there
+    found = grouping.notches(two, height=two.shape[0], edge=10)
+    assert len(found) == 1 and abs(found[0] - two.shape[1] / 2) <= 3
+    one = _rings(1)
+    assert grouping.notches(one, height=one.shape[0], edge=10) == []
+
+
 def test_cut_candidates_cross_few_strokes_at_the_touching_point():
     mask = np.zeros((40, 60), dtype=bool)
     mask[5:35, 5:8] = mask[5:35, 25:28] = True  # a thin 0: two sides…
     mask[5:8, 5:28] = mask[32:35, 5:28] = True  # …top and bottom
     mask[5:35, 28:31] = True  # a 1 touching its right side
-    cuts = grouping.candidate_cuts(mask, height=30.0, thin=4.5)
-    crossed = dict(cuts)
-    assert any(abs(c - 28) <= 2 and n == 1 for c, n in crossed.items())  # the touching column
-    assert all(n >= 2 for c, n in crossed.items() if 9 <= c <= 23)  # inside the 0: two strokes
+    cuts = dict(grouping.candidate_cuts(mask, height=30.0, thin=4.5))
+    one_stroke = grouping.CUT_PRIOR
+    assert any(abs(c - 28) <= 2 and p >= one_stroke for c, p in cuts.items())  # touching column
+    inside = [p for c, p in cuts.items() if 9 <= c <= 23]
+    assert all(p <= one_stroke + grouping.CROSS_PRIOR for p in inside)  # inside the 0: two strokes
+
+
+def test_hundreds_of_strokes_or_specks_are_refused_in_a_sentence(predictor, tmp_path):
+    dashes = [[(5.0 * i, 10.0), (5.0 * i + 3, 14.0)] for i in range(grouping.MAX_PARTS + 1)]
+    with pytest.raises(grouping.TooManyParts, match="121 separate strokes are too many"):
+        grouping.read_number(dashes, PEN, predictor)
+    noise = (np.random.default_rng(0).random((200, 1200)) * 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    with pytest.raises(grouping.ImageError, match="separate marks are too many"):
+        grouping.load_number_image(tmp_path / "noise.png", predictor)

@@ -120,6 +120,37 @@ def test_nearest_neighbours_of_a_training_digit_include_itself(
     assert again is not None and torch.equal(again.features, index.features)
 
 
+@pytest.mark.parametrize(
+    ("rows", "dims", "spread"),
+    [(3000, 192, 0.3), (3000, 256, 3.0), (3000, 16, 1.0), (5, 64, 1.0)],
+)
+def test_nearest_finds_exactly_what_a_full_scan_finds(rows, dims, spread):
+    """The lookup skips rows by a bound from their leading dimensions: it must still find
+    the very rows and cosines that scoring every row finds, for clustered features (a
+    trained model's), nearly uniform ones, narrow ones and an index smaller than k."""
+    from mnist_desk.core.neighbours import FeatureIndex
+
+    generator = torch.Generator().manual_seed(rows + dims)
+    centres = torch.randn(10, dims, generator=generator)
+    labels = torch.randint(10, (rows,), generator=generator)
+    raw = centres[labels] + spread * torch.randn(rows, dims, generator=generator)
+    features = nn.functional.normalize(raw, dim=1).half()
+    index = FeatureIndex(features, labels.numpy().astype(np.uint8), np.arange(rows), "md5")
+    everything = features.float()
+    queries = [
+        everything[rows - 1],
+        everything[rows // 2] + 0.2 * torch.randn(dims, generator=generator),
+    ]
+    queries += [torch.randn(dims, generator=generator) for _ in range(20)]
+    for query in queries:
+        query = nn.functional.normalize(query, dim=0)
+        found = index.nearest(query.numpy(), 8)
+        top = torch.topk(everything @ query, min(8, rows))
+        assert [f[0] for f in found] == top.indices.tolist()
+        np.testing.assert_allclose([f[2] for f in found], top.values.numpy(), atol=1e-5)
+        assert [f[1] for f in found] == labels[top.indices].tolist()
+
+
 def test_index_lives_beside_a_run_and_goes_stale_when_the_checkpoint_changes(
     tmp_path, shipped_checkpoint, mnist_root
 ):

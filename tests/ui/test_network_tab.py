@@ -80,6 +80,8 @@ def test_nearest_training_digits_are_built_in_the_background(qtbot, network_wind
     tab = window.network_tab
     open_tab(qtbot, window, tab)
     assert tab.timeline_hint.isVisibleTo(tab) and not tab.timeline.isVisibleTo(tab)
+    checkbox = window.train_tab.keep_epochs.text()  # the hint names the control it means
+    assert checkbox in " ".join(tab.timeline_hint.text().split())
     draw_digit(qtbot, window.pad.canvas, 0)
     wait_for_view(qtbot, tab, lambda v: v.index_state == "ready", timeout=60000)
     labels = [n[1] for n in tab.view.neighbours]
@@ -284,4 +286,91 @@ def test_at_the_minimum_size_the_layer_maps_wrap_instead_of_scrolling_sideways(q
 
     window.resize(1500, 900)  # wider: more maps a row again
     qtbot.waitUntil(lambda: conv.view.columns > 8, timeout=5000)
+    window.close()
+
+
+def test_the_draw_tab_shows_the_latest_answer_after_drawing_on_the_network_tab(qtbot, make_window):
+    """The hidden Draw tab's chart is redrawn only when it is shown again, and then with the
+    answer to the last drawing made on the Network tab (and its empty state after a clear)."""
+    window = make_window()
+    pad, tab = window.pad, window.network_tab
+    draw_digit(qtbot, pad.canvas, 1)
+    qtbot.waitUntil(lambda: pad.predicted_digit() == 1, timeout=20000)
+
+    def ticks() -> list[str]:
+        return [name for _, name in pad.bars.getAxis("left")._tickLevels[0]]
+
+    def percentages() -> list[str]:
+        return [label.textItem.toPlainText() for label in pad.bars._labels if label.isVisible()]
+
+    assert ticks()[0] == "1"
+    open_tab(qtbot, window, tab)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    draw_digit(qtbot, tab.canvas, 8)
+    wait_for_view(qtbot, tab, lambda v: int(v.inspection.probabilities[:10].argmax()) == 8)
+    assert pad.predicted_digit() == 8
+    assert ticks()[0] == "1"  # not drawn while nobody can see it
+    open_tab(qtbot, window, pad)
+    expected = [(d, p) for d, p in pad.bars.values]
+    assert expected[0][0] == 8 and len(expected) == pad.k_spin.value()
+    assert ticks() == [str(d) for d, _ in expected]
+    assert percentages() == [f"{p * 100:.1f}%" for _, p in expected]
+    assert pad.bars.empty_message() == ""
+
+    open_tab(qtbot, window, tab)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pad.last_probs is None, timeout=5000)
+    open_tab(qtbot, window, pad)
+    assert ticks() == [] and percentages() == []
+    assert "Draw a digit" in pad.bars.empty_message() and pad.bars._empty_text.isVisible()
+    window.close()
+
+
+def test_a_newer_drawing_stops_the_view_being_computed(qtbot, make_window, monkeypatch):
+    """The pad's answer never waits for the rest of an older view: a stroke made while the
+    compared models read the previous drawing stops them after the models in hand."""
+    import time
+
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
+    from mnist_desk.core.models import build_model
+    from mnist_desk.core.network import NetworkSession
+    from mnist_desk.paths import runs_dir
+
+    for name in ("mlp", "lenet5", "cnn", "cnn5"):  # five models to compare, with the shipped
+        checkpoint = Checkpoint(name, clean_state_dict(build_model(name)))
+        save_checkpoint(checkpoint, runs_dir() / name / "best.pt")
+    window = make_window()
+    pad, tab = window.pad, window.network_tab
+    assert len(tab._entries) == 5
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 1)
+    wait_for_view(qtbot, tab)  # the compared models are loaded
+    read = []
+    original = NetworkSession._compare_row
+
+    def slow_row(self, *args):
+        read.append(np.array(args[4]))  # the drawing this model reads
+        time.sleep(0.25)
+        return original(self, *args)
+
+    monkeypatch.setattr(NetworkSession, "_compare_row", slow_row)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    draw_digit(qtbot, tab.canvas, 3)
+    three = pad._request_id
+    qtbot.waitUntil(lambda: pad._shown_id == three, timeout=20000)
+    image = pad.last_image
+
+    def reads_of_three() -> int:
+        return sum(np.array_equal(r, image) for r in read)
+
+    qtbot.waitUntil(lambda: reads_of_three() > 0, timeout=20000)  # its view is under way
+    shown = []
+    tab.view_shown.connect(shown.append)
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    draw_digit(qtbot, tab.canvas, 7)
+    seven = pad._request_id
+    view = wait_for_view(qtbot, tab, lambda v: int(v.inspection.probabilities[:10].argmax()) == 7)
+    assert pad._shown_id == seven and pad.predicted_digit() == 7
+    assert reads_of_three() < len(tab._entries), "the view of the 3 read every model first"
+    assert three not in shown and len(view.compare) == len(tab._entries)
     window.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from mnist_desk.core import grouping
 from mnist_desk.core.handwriting import our_digit
 from tests.ui.conftest import draw_with_mouse
 
@@ -223,3 +224,16 @@ def test_a_number_read_from_a_file_says_so_within_its_two_lines(
         "",
         "1 digit read from the_number_on_my_door.png. Click a digit for its details.",
     )
+
+
+def test_a_scribble_of_too_many_strokes_says_so_instead_of_grinding(qtbot, make_window):
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    dashes = [[(30.0 + 5 * i, 60.0 + (i % 7) * 25), (33.0 + 5 * i, 64.0 + (i % 7) * 25)]
+              for i in range(grouping.MAX_PARTS + 1)]  # fmt: skip
+    draw_with_mouse(qtbot, window.pad.canvas, dashes)
+    error = window.pad.error_label
+    qtbot.waitUntil(lambda: "too many for a written number" in error.text(), timeout=10000)
+    assert "TooManyParts" not in error.text() and "undo or clear some" in error.text()
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: error.isHidden() or not error.text(), timeout=10000)
