@@ -102,6 +102,19 @@ def check_enough_digits(train_digits: list, held_digits: list) -> None:
         )
 
 
+def split_for_fine_tune(store: MyDigitStore, seed: int, holdout: float = 0.3) -> tuple[list, list]:
+    """(train, held out), or the one-sentence reason a fine-tune on them would mean nothing.
+
+    The window asks this before it starts a job, so a refusal clears and logs nothing.
+    """
+    train_digits, held_digits = store.split(holdout=holdout, seed=seed)
+    if holdout > 0:  # before/after on held-out digits is promised: it must mean something
+        check_enough_digits(train_digits, held_digits)
+    elif not train_digits:
+        raise UserError("Add a few of your own digits on the Draw tab first (keys 0–9).")
+    return train_digits, held_digits
+
+
 def fine_tune(
     checkpoint_path: str,
     store: MyDigitStore,
@@ -118,11 +131,7 @@ def fine_tune(
             raise JobCancelled("fine-tuning cancelled")
         return False
 
-    train_digits, held_digits = store.split(holdout=holdout, seed=config.seed)
-    if holdout > 0:  # before/after on held-out digits is promised: it must mean something
-        check_enough_digits(train_digits, held_digits)
-    elif not train_digits:
-        raise UserError("Add a few of your own digits on the Draw tab first (keys 0–9).")
+    train_digits, held_digits = split_for_fine_tune(store, config.seed, holdout)
     held_images, held_labels = store.arrays(held_digits)
     before = Predictor.from_path(checkpoint_path)
     data = load_mnist(

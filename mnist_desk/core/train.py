@@ -712,19 +712,22 @@ def fit(
 
     Cancelling returns a result with ``cancelled=True`` (best.pt and last.pt of the last
     finished epoch stay); a folder that already holds a run is refused unless ``resume``.
-    A run that fails (or meets Ctrl+C) before its first epoch is saved leaves nothing
-    behind: no row in the runs table (the error was the caller's to show) and not the
-    folders it made.
+    A new run that fails, meets Ctrl+C or is cancelled before its first epoch is saved
+    leaves nothing behind: no row in the runs table (there is nothing to use or resume;
+    the caller says what happened) and not the folders or the snapshot it made.
     """
     out_dir = Path(config.out)
     made = folders_to_make(out_dir)
     try:
         with run_folder_lock(out_dir):
-            return _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
+            result = _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
     except BaseException:
         if not resume and not holds_run(out_dir):
             remove_empty_folders(made)
         raise
+    if result.cancelled and not resume and not holds_run(out_dir):
+        remove_empty_folders(made)  # after the lock: its file was the last one inside
+    return result
 
 
 def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> FitResult:
@@ -736,6 +739,7 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
             f"{out_dir} already holds a training run; resume it or choose another folder."
         )
     recorder = _RunRecorder(runs_table, config, resume)
+    there = {p for p in (out_dir / EPOCHS_DIR, out_dir / EPOCHS_DIR / "epoch_000.pt") if p.exists()}
     run, cancelled = None, False
     try:
         run = build(config, data, should_stop, resume)
@@ -758,25 +762,32 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
             recorder.update(run)
     except JobCancelled:
         cancelled = True
+        if not resume and not holds_run(out_dir):  # as a failure there: nothing to keep
+            _leave_nothing(recorder, run, there)
+            return _finish(None, config, True, started)
     except BaseException as exc:  # Ctrl+C (KeyboardInterrupt) or a failure
         if resume or holds_run(out_dir):
             recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
         else:  # nothing to open, use or resume: a row would only be clutter
-            if run is not None and config.keep_epochs:
-                _remove_initial_snapshot(out_dir)
-            recorder.forget()
+            _leave_nothing(recorder, run, there)
         raise
     result = _finish(run, config, cancelled, started)
     recorder.update(run, "cancelled" if cancelled else "finished")
     return result
 
 
-def _remove_initial_snapshot(out_dir: Path) -> None:
-    """The one file a run writes before its first epoch (``keep_epochs``), and its folder."""
-    snapshots = out_dir / EPOCHS_DIR
-    (snapshots / "epoch_000.pt").unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        snapshots.rmdir()
+def _leave_nothing(recorder: _RunRecorder, run: TrainingRun | None, there: set[Path]) -> None:
+    """Take back the row and the initial snapshot of a new run that ended before its first
+    epoch; what was in the folder before the run (``there``) is not its to remove."""
+    recorder.forget()
+    if run is None or not run.config.keep_epochs:
+        return
+    snapshots = run.out_dir / EPOCHS_DIR
+    if snapshots / "epoch_000.pt" not in there:
+        (snapshots / "epoch_000.pt").unlink(missing_ok=True)
+    if snapshots not in there:
+        with contextlib.suppress(OSError):
+            snapshots.rmdir()
 
 
 def _epoch_event(run: TrainingRun, metrics: dict[str, float], started: float) -> Progress:
@@ -797,7 +808,7 @@ def _finish(
     run: TrainingRun | None, config: TrainConfig, cancelled: bool, started: float
 ) -> FitResult:
     seconds = time.perf_counter() - started
-    if run is None:  # cancelled while loading data: nothing was written
+    if run is None:  # cancelled before its first epoch: nothing was kept
         return FitResult([], None, True, config.device, seconds, {})
     summary = {
         "config": config.to_dict(),

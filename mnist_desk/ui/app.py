@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from typing import NoReturn
 
 
 def display_problem() -> str | None:
@@ -34,6 +36,7 @@ def run_app(model_path: str | None = None, self_test: bool = False) -> int:
     except ImportError as exc:
         print(f"The GUI needs PySide6, which failed to import ({exc}).", file=sys.stderr)
         return 1
+    embedded = QApplication.instance() is not None  # a caller's app (a test): return to it
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("mnist-desk")
     app.setOrganizationName("mnist-desk")
@@ -46,7 +49,29 @@ def run_app(model_path: str | None = None, self_test: bool = False) -> int:
     shown = time.perf_counter() - STARTED
     if self_test:
         _arm_self_test(app, window, shown)
-    return app.exec()
+    code = app.exec()
+    window.shutdown()  # already done by aboutToQuit; safe twice, and sure before the exit
+    if embedded:
+        return code
+    _end_process(code)
+
+
+def _end_process(code: int) -> NoReturn:
+    """End at once once the window is gone and every thread has stopped (``aboutToQuit`` ran
+    ``window.shutdown``, which joins them and syncs the settings).
+
+    The interpreter's own teardown frees some 2,000 modules (torch, and torch._dynamo after
+    a run) one object at a time: a second or more after the window had gone, with the
+    process still in the task list. Nothing is left to clean up by then, and no destructor
+    runs, so no ``QThread`` can be destroyed while running either.
+    """
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(code)
 
 
 def _arm_self_test(app, window, shown_s: float) -> None:

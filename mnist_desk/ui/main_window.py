@@ -22,6 +22,7 @@ from mnist_desk import __version__
 from mnist_desk.paths import resources_dir, runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import restyle_charts
+from mnist_desk.ui.file_dialogs import ask_open_path, ask_save_path
 from mnist_desk.ui.jobs import JobRunner
 from mnist_desk.ui.messages import ERROR_COLOUR, a_digit
 from mnist_desk.ui.my_digits_tab import digits_of_yours
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         from mnist_desk.ui.train_tab import TrainTab
 
         self.train_tab = TrainTab(self.settings, self.jobs)
-        self.mistakes_tab = MistakesTab(self.jobs)
+        self.mistakes_tab = MistakesTab(self.jobs, settings=self.settings)
         self.mistakes_tab.data_folder = self.train_tab.data_folder  # one data-folder rule
         self.my_digits_tab = MyDigitsTab()
         self.tabs.addTab(self.train_tab, "Train")
@@ -193,7 +194,9 @@ class MainWindow(QMainWindow):
             file_menu,
         )
         file_menu.addSeparator()
-        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit", file_menu)
+        # Windows (and Qt's offscreen platform) bind no key to the standard Quit: Ctrl+Q there.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or "Ctrl+Q"
+        self._action("&Quit", self.close, quit_keys, "Quit", file_menu)
 
         edit_menu = bar.addMenu("&Edit")
         canvas = self.pad.canvas
@@ -464,11 +467,11 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str | None = None) -> None:
         """Put a digit from an image file on the pad (decoded in the worker thread)."""
         if not path:
-            path, _ = QFileDialog.getOpenFileName(
+            path = ask_open_path(
                 self,
                 "Open image",
-                "",
                 "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+                self.settings,
             )
         if path and Path(path).exists() and not Path(path).is_file():
             # A FIFO or a device would block the worker's read (and shutdown) for ever.
@@ -503,7 +506,7 @@ class MainWindow(QMainWindow):
             self.pad.show_error("Nothing to save yet: draw a digit first.")
             return ""
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save drawing", "digit.png", "PNG (*.png)")
+            path = ask_save_path(self, "Save drawing", "digit.png", "PNG (*.png)", self.settings)
         if not path:
             return ""
         target = Path(path).with_suffix(".png")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desk.ui.charts import HeatMap, ProbabilityBars, export_png
+from mnist_desk.ui.file_dialogs import ask_save_path
 from mnist_desk.ui.images import digit_pixmap
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import a_digit, error_label, read_as, set_error
@@ -114,9 +115,10 @@ class MistakesTab(QWidget):
     evaluate_requested = Signal()
     evaluation_ended = Signal(bool)  # True when it produced a result
 
-    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, jobs: JobRunner, parent: QWidget | None = None, settings=None) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self.settings = settings  # the window's; None opens the settings file when needed
         self.job: Job | None = None
         self.result = None
         self._model = ("", "")  # the active model: (checkpoint path, description)
@@ -145,9 +147,9 @@ class MistakesTab(QWidget):
         self.error_label = error_label()
         self.heatmap = HeatMap()
         self.heatmap.cell_clicked.connect(self.filter_cell)
-        export_button = QPushButton("Export matrix as PNG…")
+        self.export_button = export_button = QPushButton("Export matrix as PNG…")
         export_button.setToolTip("Save the confusion matrix as a PNG image.")
-        export_button.clicked.connect(lambda: export_png(self.heatmap, self))
+        export_button.clicked.connect(self._export_matrix)
 
         self.true_filter = QComboBox()
         self.pred_filter = QComboBox()
@@ -239,6 +241,12 @@ class MistakesTab(QWidget):
         self.clear_filter_button.setVisible(False)
         self.gallery_stack.setCurrentIndex(1)
         self.detail_bars.show_empty("No digit selected.")
+
+    @Slot()
+    def _export_matrix(self) -> None:
+        path = ask_save_path(self, "Export chart", "confusion.png", "PNG (*.png)", self.settings)
+        if path:
+            export_png(self.heatmap, self, path=path)
 
     def set_model_text(self, text: str, path: str = "") -> None:
         self._model = (path, text)

@@ -36,10 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
+from mnist_desk.core.errors import UserError
 from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_history
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
+from mnist_desk.ui.file_dialogs import ask_save_path
 from mnist_desk.ui.jobs import Job, JobRunner
 from mnist_desk.ui.messages import error_label, set_error
 
@@ -266,9 +268,9 @@ class TrainTab(QWidget):
 
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
-        export_button = QPushButton("Export curves as PNG…")
+        self.export_button = export_button = QPushButton("Export curves as PNG…")
         export_button.setToolTip("Save the loss and accuracy charts as a PNG image.")
-        export_button.clicked.connect(lambda: export_png(self.plots_widget, self))
+        export_button.clicked.connect(self._export_curves)
         self.plots_widget = QWidget()
         plots = QGridLayout(self.plots_widget)
         plots.addWidget(self.loss_plot, 0, 0)
@@ -475,20 +477,23 @@ class TrainTab(QWidget):
         model_name: str,
         config: TrainConfig | None = None,
     ) -> bool:
-        from mnist_desk.core.finetune import fine_tune
+        from mnist_desk.core.finetune import fine_tune, split_for_fine_tune
         from mnist_desk.core.my_digits import MyDigitStore
 
+        if self.running:
+            return False
+        store = MyDigitStore(store_folder)
         try:
             config = dataclasses.replace(
                 config or self.config(prefix="finetune"), model=model_name, augment=True
             )
-        except ValueError as exc:
+            # Too few digits is known now: refuse before the log, charts and table change.
+            split_for_fine_tune(store, config.seed)
+        except (ValueError, UserError) as exc:
             self._show_error(str(exc))
             return False
         self.fine_tune_label.setText("Fine-tuning…")
-        started = self._launch(
-            "fine-tune", config, fine_tune, checkpoint_path, MyDigitStore(store_folder), config
-        )
+        started = self._launch("fine-tune", config, fine_tune, checkpoint_path, store, config)
         if not started:
             self.fine_tune_label.setText("")
         return started
@@ -673,7 +678,10 @@ class TrainTab(QWidget):
             self._describe_fine_tune(payload)
         self.last_result = result
         self.progress.setValue(1000 if not result.cancelled else self.progress.value())
-        self._record(self._config, "cancelled" if result.cancelled else "finished", result)
+        if result.cancelled and not holds_run(Path(self._config.out)):
+            self._forget(self._config)  # before its first epoch: core left no folder either
+        else:
+            self._record(self._config, "cancelled" if result.cancelled else "finished", result)
         self._run_over()
         if result.best_path:
             acc = result.best_metrics.get("test_acc", 0.0) * 100
@@ -689,7 +697,10 @@ class TrainTab(QWidget):
 
     @Slot()
     def _on_cancelled(self) -> None:
-        self._record(self._config, "cancelled")
+        if holds_run(Path(self._config.out)):
+            self._record(self._config, "cancelled")
+        else:  # a fine-tune cancelled before its run's first epoch: nothing to show
+            self._forget(self._config)
         self._run_over()
         self.fine_tune_label.setText("")
         self.speed_label.setText("Cancelled")
@@ -713,6 +724,12 @@ class TrainTab(QWidget):
 
     def _show_error(self, text: str) -> None:
         set_error(self.error_label, text)
+
+    @Slot()
+    def _export_curves(self) -> None:
+        path = ask_save_path(self, "Export chart", "curves.png", "PNG (*.png)", self.settings)
+        if path:
+            export_png(self.plots_widget, self, path=path)
 
     # ----- the runs table ---------------------------------------------------------------
     def selected_record(self) -> RunRecord | None:

@@ -69,6 +69,64 @@ def test_cancel_during_end_of_epoch_evaluation_stops_within_one_batch(tmp_path, 
     assert stop.checks_after == 1  # the first evaluation batch saw it and nothing ran after
 
 
+def _cancel_in_first_epoch(config, tiny_data, table=None):
+    stop = StopAfter()
+
+    def on_progress(event):
+        if event.kind == "batch":
+            stop.armed = True  # batches ran: the first epoch is under way
+
+    return fit(config, on_progress, stop, data=tiny_data, runs_table=table)
+
+
+def test_a_cancel_before_the_first_epoch_leaves_no_folder_and_no_row(tmp_path, tiny_data):
+    """As a failure there: nothing to use or resume, so no 'cancelled 0/N' row to clutter."""
+    table = RunsTable(tmp_path / "runs.json")
+    out = tmp_path / "new" / "deeper" / "run"
+    config = _config(tmp_path, keep_epochs=True, out=str(out))
+    result = _cancel_in_first_epoch(config, tiny_data, table)
+    assert result.cancelled and result.history == [] and result.best_path is None
+    assert not (tmp_path / "new").exists()  # every folder it made is gone again
+    assert table.load() == ([], [])
+
+
+@pytest.mark.parametrize("what_was_there", ["empty", "notes", "snapshot"])
+def test_a_cancel_before_the_first_epoch_removes_only_what_the_run_made(
+    tmp_path, tiny_data, what_was_there
+):
+    out = tmp_path / "mine"
+    (out / "epochs").mkdir(parents=True)
+    if what_was_there == "notes":
+        (out / "notes.txt").write_text("keep me")
+    if what_was_there == "snapshot":  # someone's file by the name the run would write
+        (out / "epochs" / "epoch_000.pt").write_bytes(b"not the run's")
+    _cancel_in_first_epoch(_config(tmp_path, keep_epochs=True, out=str(out)), tiny_data)
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    expected = {
+        "empty": ["epochs"],
+        "notes": ["epochs", "notes.txt"],
+        "snapshot": ["epochs", "epochs/epoch_000.pt"],
+    }[what_was_there]
+    assert out.is_dir() and left == expected
+
+
+def test_a_cancel_after_the_first_epoch_keeps_the_run_and_its_row(tmp_path, tiny_data):
+    table = RunsTable(tmp_path / "runs.json")
+    stop = StopAfter()
+
+    def on_progress(event):
+        if event.kind == "epoch":
+            stop.armed = True
+
+    config = _config(tmp_path, epochs=3, keep_epochs=True)
+    result = fit(config, on_progress, stop, data=tiny_data, runs_table=table)
+    assert result.cancelled and len(result.history) == 1
+    (record,) = table.load()[0]
+    assert record.status == "cancelled" and record.epochs_done == 1
+    assert (tmp_path / "run" / "best.pt").exists()
+    assert (tmp_path / "run" / "epochs" / "epoch_000.pt").exists()
+
+
 def test_evaluate_can_be_cancelled(tiny_data):
     from mnist_desk.core.models import build_model
 

@@ -218,12 +218,19 @@ def test_fine_tune_with_too_few_digits_says_so(qtbot, make_window, mnist_root):
     tab = window.train_tab
     tab.fields["data"].setText(str(mnist_root))
     window.tabs.setCurrentWidget(tab)
-    with qtbot.waitSignal(tab.run_ended, timeout=60000) as ended:
+    tab.loss_plot.append("train", 1.0, 0.5)  # a finished run's curves, still on screen
+    log_before = tab.log.toPlainText()
+    with qtbot.assertNotEmitted(tab.run_ended, wait=300):
         qtbot.mouseClick(tab.fine_tune_button, Qt.MouseButton.LeftButton)
-    assert ended.args == [False]
+        # Refused before anything starts: no job, no log line, the curves stay, no row.
+        assert not tab.running
     text = tab.error_label.text()
     assert "at least 10" in text and "you have 6" in text and "0.0%" not in text
-    assert tab.fine_tune_button.isEnabled()
+    assert tab.error_label.isVisible()
+    assert tab.log.toPlainText() == log_before and "Starting" not in log_before
+    assert list(tab.loss_plot.data) == ["train"]
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert tab.fine_tune_button.isEnabled() and tab.fine_tune_label.text() == ""
 
 
 def test_closing_during_a_run_asks_then_stops_cleanly(qtbot, make_window, mnist_root, monkeypatch):
@@ -353,7 +360,10 @@ def test_a_run_that_fails_in_its_first_epoch_leaves_no_row_and_no_folder(
     assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no empty run folder
 
 
-def test_a_run_cancelled_before_its_first_epoch_offers_no_resume(qtbot, make_window, mnist_root):
+def test_a_run_cancelled_before_its_first_epoch_leaves_no_row_and_no_folder(
+    qtbot, make_window, mnist_root
+):
+    """As a run that fails there: nothing to use or resume, so nothing is left behind."""
     window = make_window()
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
@@ -363,11 +373,29 @@ def test_a_run_cancelled_before_its_first_epoch_offers_no_resume(qtbot, make_win
     tab.fields["train_subset"].setValue(20000)
     tab.fields["test_subset"].setValue(100)
     tab.fields["data"].setText(str(mnist_root))
+    tab.fields["keep_epochs"].setChecked(True)  # its initial snapshot goes too
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "images/s" in tab.speed_label.text(), timeout=60000)  # batches run
+    assert tab.table.rowCount() == 1  # the running run is listed while it runs
     with qtbot.waitSignal(tab.run_ended, timeout=10000):
         qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     assert tab.last_result.cancelled and tab.last_result.best_path is None
+    assert "before the first epoch ended" in tab.log.toPlainText()
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no half-made folder
+    assert tab.start_button.isEnabled() and tab.speed_label.text() == "Cancelled"
+
+
+def test_an_old_row_cancelled_before_its_first_epoch_offers_no_resume(
+    qtbot, make_window, shipped_checkpoint
+):
+    """Tables written before such runs left nothing can still hold a 'cancelled 0/N' row."""
+    record = _fake_run("early", shipped_checkpoint, 0.5, status="cancelled")
+    record.epochs_done, record.best_path = 0, None
+    default_runs_table().upsert(record)
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
     _click_row(qtbot, tab.table, 0)
     assert tab.selected_record().status == "cancelled"
     assert not tab.resume_button.isEnabled()  # no last.pt: resuming could only fail

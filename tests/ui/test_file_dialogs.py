@@ -1,0 +1,92 @@
+"""Save, export and open-image dialogs start in a sensible, remembered folder.
+
+The dialogs themselves are replaced (a native dialog would block the test); the clicks that
+open them are real, and the folder the app hands the dialog is what is checked.
+"""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QPushButton, QToolBar
+
+from tests.ui.conftest import draw_digit
+
+
+@pytest.fixture
+def person(tmp_path, monkeypatch):
+    """A home folder of one's own, as a new user has it: Pictures and Documents in it."""
+    home = tmp_path / "person"
+    for name in ("Pictures", "Documents"):
+        (home / name).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no user-dirs.dirs
+    return home
+
+
+class FakeDialogs:
+    """Stands in for QFileDialog's static functions: notes where each dialog would start."""
+
+    def __init__(self, monkeypatch, answer: Path | None):
+        self.starts: list[str] = []
+        self.answer = answer
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", self._ask)
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", self._ask)
+
+    def _ask(self, _parent, _title, start, _filter, *args, **kwargs):
+        self.starts.append(start)
+        return (str(self.answer) if self.answer else "", "")
+
+
+def _button(tab, text: str) -> QPushButton:
+    (button,) = [b for b in tab.findChildren(QPushButton) if b.text().startswith(text)]
+    return button
+
+
+def _tool_button(window, action):
+    return window.findChild(QToolBar, "drawing_toolbar").widgetForAction(action)
+
+
+def test_exports_start_in_pictures_then_in_the_folder_used_last(
+    qtbot, make_window, person, tmp_path, monkeypatch
+):
+    chosen = tmp_path / "my exports"
+    chosen.mkdir()
+    dialogs = FakeDialogs(monkeypatch, chosen / "curves.png")
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    qtbot.mouseClick(_button(window.train_tab, "Export curves"), Qt.MouseButton.LeftButton)
+    assert dialogs.starts == [str(person / "Pictures" / "curves.png")]  # not the working dir
+    assert (chosen / "curves.png").is_file()  # the export itself still happens
+
+    dialogs.answer = chosen / "matrix.png"
+    window.tabs.setCurrentWidget(window.mistakes_tab)
+    qtbot.mouseClick(_button(window.mistakes_tab, "Export matrix"), Qt.MouseButton.LeftButton)
+    assert dialogs.starts[-1] == str(chosen / "confusion.png")
+    assert (chosen / "matrix.png").is_file()
+
+    window.tabs.setCurrentWidget(window.pad)
+    draw_digit(qtbot, window.pad.canvas, 7)
+    qtbot.waitUntil(lambda: window.pad.last_image is not None, timeout=20000)
+    dialogs.answer = None  # the person cancels this one
+    qtbot.mouseClick(_tool_button(window, window.save_action), Qt.MouseButton.LeftButton)
+    assert dialogs.starts[-1] == str(chosen / "digit.png")
+    window.close()
+
+    again = make_window()  # the folder is remembered from one session to the next
+    qtbot.mouseClick(_tool_button(again, again.open_image_action), Qt.MouseButton.LeftButton)
+    assert dialogs.starts[-1] == str(chosen)
+
+
+@pytest.mark.parametrize("missing", [("Pictures",), ("Pictures", "Documents")])
+def test_the_first_export_falls_back_to_documents_then_home(
+    qtbot, make_window, person, monkeypatch, missing
+):
+    for name in missing:
+        (person / name).rmdir()
+    dialogs = FakeDialogs(monkeypatch, None)
+    window = make_window()
+    window.tabs.setCurrentWidget(window.train_tab)
+    qtbot.mouseClick(_button(window.train_tab, "Export curves"), Qt.MouseButton.LeftButton)
+    folder = person if "Documents" in missing else person / "Documents"
+    assert dialogs.starts == [str(folder / "curves.png")]
