@@ -22,7 +22,7 @@ from mnist_desk.core.predict import Predictor
 
 INDEX_VERSION = 1
 SUFFIX = ".neighbours.npz"
-BATCH = 1000
+BATCH = 250  # images per forward pass; a cancel (closing the window) waits for one
 
 
 @dataclass

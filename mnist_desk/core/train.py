@@ -763,26 +763,27 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
     except JobCancelled:
         cancelled = True
         if not resume and not holds_run(out_dir):  # as a failure there: nothing to keep
-            _leave_nothing(recorder, run, there)
+            _leave_nothing(recorder, config, there)
             return _finish(None, config, True, started)
     except BaseException as exc:  # Ctrl+C (KeyboardInterrupt) or a failure
         if resume or holds_run(out_dir):
             recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
         else:  # nothing to open, use or resume: a row would only be clutter
-            _leave_nothing(recorder, run, there)
+            _leave_nothing(recorder, config, there)
         raise
     result = _finish(run, config, cancelled, started)
     recorder.update(run, "cancelled" if cancelled else "finished")
     return result
 
 
-def _leave_nothing(recorder: _RunRecorder, run: TrainingRun | None, there: set[Path]) -> None:
+def _leave_nothing(recorder: _RunRecorder, config: TrainConfig, there: set[Path]) -> None:
     """Take back the row and the initial snapshot of a new run that ended before its first
-    epoch; what was in the folder before the run (``there``) is not its to remove."""
+    epoch; what was in the folder before the run (``there``) is not its to remove. From the
+    config, not the run: a cancel while the run is being built comes after the snapshot."""
     recorder.forget()
-    if run is None or not run.config.keep_epochs:
+    if not config.keep_epochs:
         return
-    snapshots = run.out_dir / EPOCHS_DIR
+    snapshots = Path(config.out) / EPOCHS_DIR
     if snapshots / "epoch_000.pt" not in there:
         (snapshots / "epoch_000.pt").unlink(missing_ok=True)
     if snapshots not in there:

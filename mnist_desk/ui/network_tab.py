@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mnist_desk.ui.file_dialogs import ask_save_path
 from mnist_desk.ui.heatmaps import (
     ACTIVATION,
     DIVERGING,
@@ -622,7 +622,7 @@ class NetworkTab(QWidget):
 
     def export_png(self, path: str | None = None) -> str:
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export view", "network.png", "PNG (*.png)")
+            path = ask_save_path(self, "Export view", "network.png", "PNG (*.png)")
         if not path:
             return ""
         target = str(Path(path).with_suffix(".png"))

@@ -90,6 +90,24 @@ def test_a_cancel_before_the_first_epoch_leaves_no_folder_and_no_row(tmp_path, t
     assert table.load() == ([], [])
 
 
+def test_a_cancel_while_the_run_is_built_takes_its_snapshot_back(tmp_path, tiny_data, monkeypatch):
+    """With snapshots on, building writes epoch_000.pt and then checks for a cancel."""
+    import mnist_desk.core.train as train
+
+    written = []
+    save = train._save_epoch_snapshot
+    monkeypatch.setattr(
+        train, "_save_epoch_snapshot", lambda *a, **k: (save(*a, **k), written.append(1))[0]
+    )
+    table = RunsTable(tmp_path / "runs.json")
+    out = tmp_path / "new" / "run"
+    config = _config(tmp_path, keep_epochs=True, out=str(out))
+    result = fit(config, should_stop=lambda: bool(written), data=tiny_data, runs_table=table)
+    assert written and result.cancelled and result.best_path is None
+    assert not (tmp_path / "new").exists()
+    assert table.load() == ([], [])
+
+
 @pytest.mark.parametrize("what_was_there", ["empty", "notes", "snapshot"])
 def test_a_cancel_before_the_first_epoch_removes_only_what_the_run_made(
     tmp_path, tiny_data, what_was_there

@@ -90,3 +90,18 @@ def test_the_first_export_falls_back_to_documents_then_home(
     qtbot.mouseClick(_button(window.train_tab, "Export curves"), Qt.MouseButton.LeftButton)
     folder = person if "Documents" in missing else person / "Documents"
     assert dialogs.starts == [str(folder / "curves.png")]
+
+
+def test_the_network_view_export_starts_in_the_folder_used_last(
+    qtbot, make_window, person, tmp_path, monkeypatch
+):
+    chosen = tmp_path / "views"
+    chosen.mkdir()
+    dialogs = FakeDialogs(monkeypatch, chosen / "view.png")
+    window = make_window()
+    window.tabs.setCurrentWidget(window.network_tab)
+    qtbot.mouseClick(window.network_tab.export_button, Qt.MouseButton.LeftButton)
+    assert dialogs.starts == [str(person / "Pictures" / "network.png")]
+    assert (chosen / "view.png").is_file()
+    qtbot.mouseClick(window.network_tab.export_button, Qt.MouseButton.LeftButton)
+    assert dialogs.starts[-1] == str(chosen / "network.png")
