@@ -43,6 +43,13 @@ def _button(tab, text: str) -> QPushButton:
     return button
 
 
+def _first_export(qtbot, window, tab, button, dialogs, pictures: Path) -> None:
+    """A first export from ``tab`` offers its default file name in Pictures."""
+    window.tabs.setCurrentWidget(tab)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert len(dialogs.starts) == 1 and Path(dialogs.starts[0]).parent == pictures
+
+
 def _tool_button(window, action):
     return window.findChild(QToolBar, "drawing_toolbar").widgetForAction(action)
 
@@ -54,9 +61,8 @@ def test_exports_start_in_pictures_then_in_the_folder_used_last(
     chosen.mkdir()
     dialogs = FakeDialogs(monkeypatch, chosen / "curves.png")
     window = make_window()
-    window.tabs.setCurrentWidget(window.train_tab)
-    qtbot.mouseClick(_button(window.train_tab, "Export curves"), Qt.MouseButton.LeftButton)
-    assert dialogs.starts == [str(person / "Pictures" / "curves.png")]  # not the working dir
+    export = _button(window.train_tab, "Export curves")
+    _first_export(qtbot, window, window.train_tab, export, dialogs, person / "Pictures")
     assert (chosen / "curves.png").is_file()  # the export itself still happens
 
     dialogs.answer = chosen / "matrix.png"
@@ -99,9 +105,8 @@ def test_the_network_view_export_starts_in_the_folder_used_last(
     chosen.mkdir()
     dialogs = FakeDialogs(monkeypatch, chosen / "view.png")
     window = make_window()
-    window.tabs.setCurrentWidget(window.network_tab)
-    qtbot.mouseClick(window.network_tab.export_button, Qt.MouseButton.LeftButton)
-    assert dialogs.starts == [str(person / "Pictures" / "network.png")]
+    export = window.network_tab.export_button
+    _first_export(qtbot, window, window.network_tab, export, dialogs, person / "Pictures")
     assert (chosen / "view.png").is_file()
     qtbot.mouseClick(window.network_tab.export_button, Qt.MouseButton.LeftButton)
     assert dialogs.starts[-1] == str(chosen / "network.png")

@@ -360,19 +360,23 @@ def test_a_run_that_fails_in_its_first_epoch_leaves_no_row_and_no_folder(
     assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no empty run folder
 
 
+def _cnn_form(window, mnist_root, **numbers):
+    """The Train tab on screen with the cnn and the MNIST folder chosen, and these numbers."""
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.fields["model"].setCurrentText("cnn")
+    tab.fields["data"].setText(str(mnist_root))
+    for name, value in numbers.items():
+        tab.fields[name].setValue(value)
+    return tab
+
+
 def test_a_run_cancelled_before_its_first_epoch_leaves_no_row_and_no_folder(
     qtbot, make_window, mnist_root
 ):
     """As a run that fails there: nothing to use or resume, so nothing is left behind."""
-    window = make_window()
-    window.tabs.setCurrentWidget(window.train_tab)
-    tab = window.train_tab
-    tab.fields["model"].setCurrentText("cnn")
-    tab.fields["epochs"].setValue(3)
-    tab.fields["batch_size"].setValue(32)
-    tab.fields["train_subset"].setValue(20000)
+    tab = _cnn_form(make_window(), mnist_root, epochs=3, batch_size=32, train_subset=20000)
     tab.fields["test_subset"].setValue(100)
-    tab.fields["data"].setText(str(mnist_root))
     tab.fields["keep_epochs"].setChecked(True)  # its initial snapshot goes too
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "images/s" in tab.speed_label.text(), timeout=60000)  # batches run
@@ -407,14 +411,8 @@ def test_an_old_row_cancelled_before_its_first_epoch_offers_no_resume(
 def test_the_status_says_an_epoch_is_being_scored_not_zero_seconds_left(
     qtbot, make_window, mnist_root
 ):
-    window = make_window()
-    window.tabs.setCurrentWidget(window.train_tab)
-    tab = window.train_tab
-    tab.fields["model"].setCurrentText("cnn")
-    tab.fields["epochs"].setValue(1)
-    tab.fields["train_subset"].setValue(500)
+    tab = _cnn_form(make_window(), mnist_root, epochs=1, train_subset=500)
     tab.fields["test_subset"].setValue(0)  # all 10,000: scoring takes a moment
-    tab.fields["data"].setText(str(mnist_root))
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "measuring its accuracy" in tab.speed_label.text(), timeout=60000)
     assert "0s left" not in tab.speed_label.text() and "Epoch 1/1" in tab.speed_label.text()
