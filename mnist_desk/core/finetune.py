@@ -10,6 +10,7 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from mnist_desk.core.errors import JobCancelled, UserError
 from mnist_desk.core.files import atomic_write_bytes
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.core.predict import Predictor
+from mnist_desk.core.runs import RunsTable
 from mnist_desk.core.train import FitResult, fit
 
 EVAL_BATCH = 500
@@ -30,13 +32,17 @@ EVAL_BATCH = 500
 
 @dataclass
 class FineTuneReport:
+    """``cancelled``: stopped after its first epoch (training or the "after" scores); its
+    run is kept like a cancelled training run, and the "after" scores it skipped are None."""
+
     result: FitResult
     mnist_before: float
-    mnist_after: float
+    mnist_after: float | None
     mine_before: float | None
     mine_after: float | None
     trained_on: int
     held_out: int
+    cancelled: bool = False
 
 
 def _accuracy(
@@ -60,8 +66,16 @@ def _accuracy(
     return correct / len(labels)
 
 
-def _record_source(result: FitResult, out_dir: Path, label: str) -> None:
+def _record_source(
+    result: FitResult, out_dir: Path, label: str, runs_table: RunsTable | None
+) -> None:
     """Name the extra digits by what they are, not by a temporary file that is gone."""
+    if runs_table is not None:
+        with suppress(OSError, UserError):  # as fit: a table it cannot write stops nothing
+            record = runs_table.get(str(out_dir.resolve()))
+            if record is not None:
+                record.config["extra_train"] = label
+                runs_table.upsert(record)
     if result.best_path is not None and Path(result.best_path).exists():
         checkpoint = load_checkpoint(result.best_path)
         checkpoint.train_config["extra_train"] = label
@@ -122,8 +136,14 @@ def fine_tune(
     on_progress: Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
     holdout: float = 0.3,
+    runs_table: RunsTable | None = None,
 ) -> FineTuneReport:
-    """Cancellable in every phase: loading, training, and both before/after evaluations."""
+    """Cancellable in every phase: loading, training, and both before/after evaluations.
+
+    As ``fit``: a cancel before the first epoch is saved leaves nothing and raises
+    ``JobCancelled``; a later one keeps the run (and its row in ``runs_table``) and returns a
+    report with ``cancelled=True`` and no "after" scores.
+    """
     asked = should_stop or (lambda: False)
 
     def stop() -> bool:
@@ -153,15 +173,26 @@ def fine_tune(
             init_from=str(checkpoint_path),
             extra_train=str(npz),
         )
-        result = fit(config, on_progress=on_progress, should_stop=should_stop, data=data)
-    _record_source(result, Path(config.out), source)
-    after = Predictor.from_path(result.best_path) if result.best_path else before
-    return FineTuneReport(
-        result=result,
-        mnist_before=mnist_before,
-        mnist_after=_accuracy(after, mnist_images, mnist_labels, stop),
-        mine_before=mine_before,
-        mine_after=_accuracy(after, held_images, held_labels, stop),
-        trained_on=count,
-        held_out=len(held_digits),
+        result = fit(
+            config,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            data=data,
+            runs_table=runs_table,
+        )
+    if result.cancelled and result.best_path is None:  # before its first epoch: fit left nothing
+        raise JobCancelled("fine-tuning cancelled")
+    _record_source(result, Path(config.out), source, runs_table)
+    report = FineTuneReport(
+        result, mnist_before, None, mine_before, None, count, len(held_digits), result.cancelled
     )
+    if result.cancelled:
+        return report
+    after = Predictor.from_path(result.best_path) if result.best_path else before
+    try:
+        report.mnist_after = _accuracy(after, mnist_images, mnist_labels, stop)
+        report.mine_after = _accuracy(after, held_images, held_labels, stop)
+    except JobCancelled:  # the run is done and kept; only its "after" scores are missing
+        report.mnist_after = report.mine_after = None
+        report.cancelled = True
+    return report

@@ -55,6 +55,24 @@ class RunRecord:
         return Path(self.out).name
 
 
+def run_key(out: str | os.PathLike) -> str:
+    """How the runs table names a run folder: resolved, so two spellings are one run."""
+    return str(Path(out).resolve())
+
+
+def starting_record(config: Any, previous: RunRecord | None = None) -> RunRecord:
+    """The row of a run as it starts (``config``: a ``TrainConfig``): what ``fit`` writes,
+    and what the Train tab shows until ``fit`` has written it. A resumed run (``previous``)
+    keeps its start time and the epochs it had done."""
+    record = RunRecord(run_key(config.out), config.model, "running", epochs=config.epochs)
+    record.config = config.to_dict()
+    if previous is not None:
+        record.created = previous.created
+        record.best_path, record.epochs_done = previous.best_path, previous.epochs_done
+        record.test_acc, record.val_acc = previous.test_acc, previous.val_acc
+    return record
+
+
 def _check_record(raw: Any) -> RunRecord:
     """Build a record from one JSON entry or raise ``ValueError`` saying what is wrong."""
     if not isinstance(raw, dict):

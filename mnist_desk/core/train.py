@@ -62,12 +62,13 @@ from mnist_desk.core.errors import JobCancelled, UserError
 from mnist_desk.core.models import build_model
 from mnist_desk.core.runs import (
     RunFolderError,
-    RunRecord,
     RunsTable,
     folders_to_make,
     holds_run,
     remove_empty_folders,
     run_folder_lock,
+    run_key,
+    starting_record,
 )
 
 LOSS_READS_PER_S = 10  # how often a batch's loss is copied to the host for progress reports
@@ -661,21 +662,8 @@ class _RunRecorder:
 
     def __init__(self, table: RunsTable | None, config: TrainConfig, resume: bool) -> None:
         self.table = table
-        out = str(Path(config.out).resolve())
-        previous = table.get(out) if table is not None and resume else None
-        created = previous.created if previous else time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.record = RunRecord(
-            out,
-            config.model,
-            "running",
-            None,
-            None,
-            None,
-            0,
-            config.epochs,
-            created,
-            config.to_dict(),
-        )
+        previous = table.get(run_key(config.out)) if table is not None and resume else None
+        self.record = starting_record(config, previous)
         self._write()
 
     def update(self, run: TrainingRun | None, status: str = "running") -> None:

@@ -218,3 +218,49 @@ def test_fine_tuning_can_be_cancelled_in_every_phase(tmp_path, mnist_root, stop_
         )
     assert len(calls) == stop_at  # it stopped at the first check that said so
     assert not (tmp_path / "tuned" / "best.pt").exists()
+
+
+def _cancel_fine_tune_at(kind, tmp_path, mnist_root, table):
+    """Fine-tune for 3 epochs and cancel at the first progress event of this kind."""
+    from mnist_desk.core.finetune import fine_tune
+
+    store = MyDigitStore(tmp_path / "mine")
+    _fill(store, styles=("plain", "slanted"))
+    base = _untrained_checkpoint(tmp_path / "base.pt")
+    asked = []
+    config = _tune_config(tmp_path, mnist_root, epochs=3, test_subset=200, keep_epochs=True)
+    return fine_tune(
+        str(base),
+        store,
+        config,
+        on_progress=lambda event: event.kind == kind and asked.append(1),
+        should_stop=lambda: bool(asked),
+        runs_table=table,
+    )
+
+
+def test_a_fine_tune_cancelled_after_an_epoch_keeps_its_run_like_training(tmp_path, mnist_root):
+    """Its row counts the epochs done and names its best.pt, as a cancelled training run's."""
+    from mnist_desk.core.checkpoint import load_checkpoint
+    from mnist_desk.core.runs import RunsTable
+
+    table = RunsTable(tmp_path / "runs.json")
+    report = _cancel_fine_tune_at("epoch", tmp_path, mnist_root, table)
+    assert report.cancelled and report.result.cancelled and len(report.result.history) == 1
+    assert report.mnist_after is None and report.mine_after is None  # not scored: cancelled
+    (record,) = table.load()[0]
+    assert record.status == "cancelled" and record.epochs_done == 1
+    assert record.best_path == str((tmp_path / "tuned" / "best.pt").resolve())
+    assert load_checkpoint(record.best_path).metrics["epoch"] == 1
+    label = f"my digits ({report.trained_on} digits)"
+    assert record.config["extra_train"] == label  # not the temporary file, gone by now
+
+
+def test_a_fine_tune_cancelled_in_its_first_epoch_leaves_nothing(tmp_path, mnist_root):
+    from mnist_desk.core.errors import JobCancelled
+    from mnist_desk.core.runs import RunsTable
+
+    table = RunsTable(tmp_path / "runs.json")
+    with pytest.raises(JobCancelled):
+        _cancel_fine_tune_at("batch", tmp_path, mnist_root, table)
+    assert not (tmp_path / "tuned").exists() and table.load() == ([], [])
