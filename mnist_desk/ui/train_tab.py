@@ -7,7 +7,6 @@ import inspect
 import math
 import os
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -37,7 +36,13 @@ from PySide6.QtWidgets import (
 
 from mnist_desk.core.config import CHECKPOINT_CRITERIA, OPTIMIZERS, SCHEDULES, TrainConfig
 from mnist_desk.core.errors import UserError
-from mnist_desk.core.runs import RunRecord, default_runs_table, holds_run, load_history
+from mnist_desk.core.runs import (
+    RunRecord,
+    default_runs_table,
+    load_history,
+    run_key,
+    starting_record,
+)
 from mnist_desk.paths import runs_dir
 from mnist_desk.ui import settings as settings_io
 from mnist_desk.ui.charts import CurvesPlot, export_png
@@ -108,10 +113,26 @@ def data_problem(folder: str, field: str = "the Data field above") -> str:
 RESUME_TIP = "Continue the selected cancelled run where it stopped."
 
 
+FINE_TUNE_NO_RESUME = (
+    "A cancelled fine-tune cannot be resumed (your digits it trained on were a one-off "
+    "copy): use its best checkpoint, or start a new fine-tune."
+)
+
+
+def _is_fine_tune(record: RunRecord) -> bool:
+    return bool((record.config or {}).get("extra_train"))
+
+
 def _resumable(record: RunRecord | None) -> bool:
     """A cancelled run with an epoch done has a last.pt to go on from; one cancelled sooner
-    has none, and resuming it could only fail (and mark the run "failed")."""
-    return record is not None and record.status == "cancelled" and record.epochs_done > 0
+    has none, and resuming it could only fail (and mark the run "failed"). Nor can a
+    fine-tune: the copy of the person's digits it trained on is gone."""
+    return (
+        record is not None
+        and record.status == "cancelled"
+        and record.epochs_done > 0
+        and not _is_fine_tune(record)
+    )
 
 
 def _resume_supported() -> bool:
@@ -137,6 +158,9 @@ class TrainTab(QWidget):
         self.last_fine_tune = None
         self.last_error = ""
         self.records: list[RunRecord] = []
+        # The running run's row until core has written it (the job may still be loading):
+        # shown, never written. Core alone decides which rows runs.json keeps.
+        self._pending: RunRecord | None = None
         self.table_problems: list[str] = []
         self._resume_ok = False
         self._started = 0.0
@@ -554,8 +578,13 @@ class TrainTab(QWidget):
         verb = "Resuming" if kwargs.get("resume") else "Starting"
         epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
         self.log.appendPlainText(f"{verb} {config.model}: {epochs} → {config.out}")
-        self._record(config, "running")
-        self.job = self.jobs.submit(kind, fn, *args, **kwargs)
+        previous = next((r for r in self.records if r.out == run_key(config.out)), None)
+        self._pending = starting_record(config, previous if kwargs.get("resume") else None)
+        self.refresh_table(select=self._pending.out)
+        # Core writes the run's row in runs.json and takes it back when the run ends before
+        # its first epoch, for the GUI as for `mnist-desk train`: one rule, in one place.
+        runs = default_runs_table()
+        self.job = self.jobs.submit(kind, fn, *args, runs_table=runs, **kwargs)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -568,41 +597,20 @@ class TrainTab(QWidget):
             self.cancel_button.setEnabled(False)
             self.log.appendPlainText("Cancelling…")
 
-    def _record(self, config: TrainConfig, status: str, result=None) -> None:
-        record = RunRecord(
-            out=config.out,
-            model=config.model,
-            status=status,
-            epochs=config.epochs,
-            config=config.to_dict(),
-        )
-        old = next((r for r in self.records if r.out == config.out), None)
-        if old is not None:
-            record.created = old.created
-        if result is not None:
-            best = result.best_metrics or {}
-            record.best_path = str(result.best_path) if result.best_path else None
-            record.test_acc = best.get("test_acc")
-            record.val_acc = best.get("val_acc")
-            record.epochs_done = len(result.history)
-        try:
-            default_runs_table().upsert(record)
-        except OSError as exc:
-            self.log.appendPlainText(f"Could not update the runs table: {exc}")
-        self.refresh_table(select=config.out)
-
-    def _forget(self, config: TrainConfig) -> None:
-        try:
-            default_runs_table().remove(config.out)
-        except OSError as exc:
-            self.log.appendPlainText(f"Could not update the runs table: {exc}")
-        self.refresh_table()
+    def _show_ended_run(self) -> None:
+        """The table as core left it: the run's row with its outcome, or none at all."""
+        out = self._pending.out if self._pending is not None else None
+        self._pending = None
+        self.refresh_table(select=out)
 
     def _show_epochs_done(self, done: int, total: int) -> None:
         """The running run's row counts its epochs as they end (it said 0/N until the end)."""
+        if self._pending is None:
+            return
+        self._pending.epochs_done = done
         column = TABLE_COLUMNS.index("epochs")
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == self._config.out:
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == self._pending.out:
                 item = self.table.item(row, column)
                 item.setText(f"{done}/{total}")
                 item.setData(SORT_ROLE, (done, total))
@@ -662,12 +670,21 @@ class TrainTab(QWidget):
         def pct(value):
             return "–" if value is None else f"{value * 100:.1f}%"
 
+        self.last_fine_tune = report
+        if getattr(report, "cancelled", False):
+            done = len(report.result.history)
+            text = (
+                f"Fine-tuning cancelled after {done} epoch{'' if done == 1 else 's'}; its best "
+                "checkpoint is kept (not scored again on your held-out digits)."
+            )
+            self.fine_tune_label.setText(text)
+            self.log.appendPlainText(text)
+            return
         text = (
             f"Fine-tuned on {report.trained_on} of your digits ({report.held_out} held out). "
             f"Your held-out digits: {pct(report.mine_before)} → {pct(report.mine_after)}; "
             f"MNIST test: {pct(report.mnist_before)} → {pct(report.mnist_after)}."
         )
-        self.last_fine_tune = report
         self.fine_tune_label.setText(text)
         self.log.appendPlainText(text)
 
@@ -678,10 +695,7 @@ class TrainTab(QWidget):
             self._describe_fine_tune(payload)
         self.last_result = result
         self.progress.setValue(1000 if not result.cancelled else self.progress.value())
-        if result.cancelled and not holds_run(Path(self._config.out)):
-            self._forget(self._config)  # before its first epoch: core left no folder either
-        else:
-            self._record(self._config, "cancelled" if result.cancelled else "finished", result)
+        self._show_ended_run()
         self._run_over()
         if result.best_path:
             acc = result.best_metrics.get("test_acc", 0.0) * 100
@@ -692,15 +706,14 @@ class TrainTab(QWidget):
             self.checkpoint_ready.emit(str(result.best_path), dict(result.best_metrics))
         else:
             self.log.appendPlainText("Run cancelled before the first epoch ended: no checkpoint.")
-        self.speed_label.setText("Cancelled" if result.cancelled else "Finished")
+        cancelled = getattr(payload, "cancelled", result.cancelled)
+        self.speed_label.setText("Cancelled" if cancelled else "Finished")
         self.run_ended.emit(True)
 
     @Slot()
     def _on_cancelled(self) -> None:
-        if holds_run(Path(self._config.out)):
-            self._record(self._config, "cancelled")
-        else:  # a fine-tune cancelled before its run's first epoch: nothing to show
-            self._forget(self._config)
+        """A fine-tune cancelled before its first epoch (later ones end in ``_on_finished``)."""
+        self._show_ended_run()
         self._run_over()
         self.fine_tune_label.setText("")
         self.speed_label.setText("Cancelled")
@@ -709,10 +722,7 @@ class TrainTab(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if holds_run(Path(self._config.out)):
-            self._record(self._config, "failed")
-        else:  # failed before its first epoch: core took its folder away, the row goes too
-            self._forget(self._config)
+        self._show_ended_run()
         self._run_over()
         self.last_error = message
         self.speed_label.setText("Failed")
@@ -745,12 +755,15 @@ class TrainTab(QWidget):
         self.use_button.setEnabled(bool(record and record.best_path))
         self.resume_button.setEnabled(_resumable(record) and self._resume_ok and not self.running)
         if self._resume_ok:
-            self.resume_button.setToolTip(
-                "This run was cancelled before its first epoch ended: there is nothing to "
-                "resume, start a new run instead."
-                if record is not None and record.status == "cancelled" and not _resumable(record)
-                else RESUME_TIP
-            )
+            tip = RESUME_TIP
+            if record is not None and record.status == "cancelled" and _is_fine_tune(record):
+                tip = FINE_TUNE_NO_RESUME
+            elif record is not None and record.status == "cancelled" and not _resumable(record):
+                tip = (
+                    "This run was cancelled before its first epoch ended: there is nothing to "
+                    "resume, start a new run instead."
+                )
+            self.resume_button.setToolTip(tip)
         return record
 
     @Slot()
@@ -775,6 +788,9 @@ class TrainTab(QWidget):
     def refresh_table(self, select: str | None = None) -> None:
         """Read runs.json again; damaged rows are skipped and reported via ``problems_found``."""
         self.records, problems = default_runs_table().load()
+        if self._pending is not None:  # shown as running, whatever core has written so far
+            self.records = [r for r in self.records if r.out != self._pending.out]
+            self.records.append(self._pending)
         if problems != self.table_problems:
             self.table_problems = problems
             if problems:

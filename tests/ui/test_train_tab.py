@@ -419,3 +419,54 @@ def test_the_status_says_an_epoch_is_being_scored_not_zero_seconds_left(
     with qtbot.waitSignal(tab.run_ended, timeout=120000):
         pass
     assert tab.speed_label.text() == "Finished"
+
+
+def _fine_tune_form(window, mnist_root):
+    """Twenty of the person's digits kept, and a short, small fine-tune set in the form."""
+    from mnist_desk.core.handwriting import our_digit
+
+    for digit in range(10):
+        for style in ("plain", "slanted"):
+            window.my_digits_tab.store.add(*our_digit(digit, style), digit)
+    tab = _cnn_form(window, mnist_root, epochs=50, batch_size=64, train_subset=256)
+    tab.fields["test_subset"].setValue(200)
+    tab.fields["device"].setCurrentIndex(tab.fields["device"].findText("cpu"))
+    return tab
+
+
+def test_a_fine_tune_cancelled_after_an_epoch_keeps_a_usable_row(qtbot, make_window, mnist_root):
+    """Like a cancelled training run: its epochs and best.pt are listed, and it can be used."""
+    window = make_window()
+    tab = _fine_tune_form(window, mnist_root)
+    qtbot.mouseClick(tab.fine_tune_button, Qt.MouseButton.LeftButton)
+    assert tab.running and tab.table.rowCount() == 1  # the running run is listed at once
+    out = tab.selected_record().out
+    qtbot.waitUntil(lambda: "test" in tab.acc_plot.data, timeout=120000)  # one epoch done
+    # runs.json follows the run epoch by epoch, not only when it ends (one writer: core)
+    qtbot.waitUntil(lambda: default_runs_table().get(out).epochs_done >= 1, timeout=10000)
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    record = tab.selected_record()
+    assert record.out == out and record.status == "cancelled" and record.epochs_done >= 1
+    row = tab.table.currentRow()
+    epochs = tab.table.item(row, TABLE_COLUMNS.index("epochs")).text()
+    assert epochs == f"{record.epochs_done}/50" and epochs != "0/50"
+    assert tab.table.item(row, TABLE_COLUMNS.index("test acc")).text().endswith("%")
+    assert "Fine-tuning cancelled after" in tab.fine_tune_label.text()
+    assert tab.speed_label.text() == "Cancelled"
+    assert not tab.resume_button.isEnabled() and "fine-tune" in tab.resume_button.toolTip()
+    qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.active_model_path == record.best_path, timeout=20000)
+
+
+def test_a_fine_tune_cancelled_in_its_first_epoch_leaves_no_row(qtbot, make_window, mnist_root):
+    tab = _fine_tune_form(make_window(), mnist_root)
+    tab.fields["train_subset"].setValue(20000)  # a long first epoch
+    qtbot.mouseClick(tab.fine_tune_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "images/s" in tab.speed_label.text(), timeout=60000)  # batches run
+    assert tab.table.rowCount() == 1
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
+    assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no half-made folder
+    assert tab.start_button.isEnabled() and tab.speed_label.text() == "Cancelled"
