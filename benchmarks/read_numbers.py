@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mnist_desk.core.grouping import load_number_image, read_number
+from mnist_desk.core.grouping import load_number_image, read_number, two_digits_side_by_side
 from mnist_desk.core.predict import Predictor, reading_state
 from mnist_desk.core.preprocess import strokes_to_mnist
 from mnist_desk.paths import default_checkpoint_path
@@ -48,7 +48,10 @@ def load_by_label(name: str) -> dict[int, list[list]]:
         samples = json.load(handle)
     by_label: dict[int, list[list]] = defaultdict(list)
     for sample in samples:
-        by_label[int(sample["label"])].append(sample["strokes"])
+        # a sample that is two digits labelled as one (the training file's "00" labelled 0)
+        # would count as a split wherever the reader is right; syn has none
+        if not two_digits_side_by_side(sample["strokes"]):
+            by_label[int(sample["label"])].append(sample["strokes"])
     return by_label
 
 

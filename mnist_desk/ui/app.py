@@ -41,6 +41,11 @@ def run_app(model_path: str | None = None, self_test: bool = False) -> int:
     app.setApplicationName("mnist-desk")
     app.setOrganizationName("mnist-desk")
     app.setStyle("Fusion")
+    # X11 merges the pen's motion events that queue up while the GUI thread is busy (a
+    # first click repaints an inactive window): a curve then came out as one straight line.
+    from PySide6.QtCore import Qt
+
+    app.setAttribute(Qt.ApplicationAttribute.AA_CompressHighFrequencyEvents, False)
     from mnist_desk.ui.main_window import MainWindow
 
     window = MainWindow(model_path=model_path)

@@ -44,6 +44,12 @@ from mnist_desk.ui.messages import error_label
 
 WHY_SIDE = 168
 THUMB_SIDE = 56
+DRAW_HINT = "Draw a digit here or on the Draw tab to see the network read it."
+# In number mode the pad sends its drawings to the number reader, which makes no view.
+NUMBER_MODE_HINT = (
+    "The Draw tab is reading a number (“Number” is ticked there): the network view reads one "
+    "digit, so untick “Number” on the Draw tab to watch it read this drawing."
+)
 
 
 def _tile_side(h: int, count: int) -> int:
@@ -355,10 +361,11 @@ class NetworkTab(QWidget):
         self.canvas.setMinimumSize(160, 160)
         self.canvas.setFixedSize(180, 180)
         self._pad_canvas = None
+        self._pad = None
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the drawing (here and on the Draw tab).")
         self.clear_button.clicked.connect(self.canvas.clear)
-        self.heading = QLabel("Draw a digit here or on the Draw tab to see the network read it.")
+        self.heading = QLabel(DRAW_HINT)
         self.heading.setWordWrap(True)
         self.error_label = error_label()
         self.export_button = QPushButton("Export PNG…")
@@ -517,11 +524,12 @@ class NetworkTab(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         self._copy_from_pad()
+        self._explain_number_mode(self.canvas.drawing())
         self.visibility_changed.emit(True)
 
     def attach_pad(self, pad) -> None:
         """Mirror the Draw tab's canvas: this small pad's drawings are read as the pad's."""
-        self._pad_canvas = pad.canvas
+        self._pad, self._pad_canvas = pad, pad.canvas
         self.canvas.drawing_changed.connect(pad.read_drawing)
         self.canvas.history_changed.connect(lambda *_: self._copy_to_pad())
         pad.request_inference.connect(self._note_request)
@@ -549,6 +557,15 @@ class NetworkTab(QWidget):
         if drawing.is_empty():
             self._shown_id = self._latest_request + 1
             self.on_view(self._shown_id, None)
+        self._explain_number_mode(drawing)
+
+    def _explain_number_mode(self, drawing) -> None:
+        """A drawing read as a number gets no view: say why instead of showing an older one."""
+        if self._pad is None or not self._pad.number_mode or drawing.is_empty():
+            return
+        self._shown_id = self._latest_request + 1
+        self.on_view(self._shown_id, None)
+        self.heading.setText(NUMBER_MODE_HINT)
 
     def _copy_from_pad(self) -> None:
         pad = self._pad_canvas
@@ -646,7 +663,7 @@ class NetworkTab(QWidget):
         self._shown_id = request_id
         if view is None:
             self.view = None
-            self.heading.setText("Draw a digit here or on the Draw tab to see the network read it.")
+            self.heading.setText(DRAW_HINT)
             for row in self.layer_rows:
                 self.layers_box.removeWidget(row)
                 row.deleteLater()

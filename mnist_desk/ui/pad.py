@@ -468,10 +468,10 @@ class PadTab(QWidget):
         text = f"{count} digit{'s' if count != 1 else ''}"
         if source:
             text += f" read from {source}"
+        if reading.too_many:  # before the unsure list, which is what gets cut to fit
+            text += f"; only the first 12 are read ({reading.too_many} more)"
         if unsure:
             text += f"; not sure of digit {', '.join(map(str, unsure))}"
-        if reading.too_many:
-            text += f"; only the first 12 are read ({reading.too_many} more)"
         # Two lines beside a wide number: the click hint is dropped first when they cannot
         # hold it all; the whole sentence is then the tooltip.
         full = text + ". Click a digit for its details."

@@ -56,10 +56,14 @@ INDICATOR_OUTLINE_DISABLED = QColor(92, 92, 98)
 class VisibleIndicators(QProxyStyle):
     """Fusion outlines check boxes and radio buttons in the window colour made darker: on a
     dark palette that line vanishes and an unchecked box is a near-black square on
-    near-black. This draws a light outline over Fusion's, on dark palettes only."""
+    near-black. This draws a light outline over Fusion's, on dark palettes only, and frames
+    a checked tool button, whose darker fill does not show there either."""
 
     def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802
         super().drawPrimitive(element, option, painter, widget)
+        if element == QStyle.PrimitiveElement.PE_PanelButtonTool:
+            self._mark_checked_tool_button(option, painter)
+            return
         shapes = (QStyle.PrimitiveElement.PE_IndicatorCheckBox,
                   QStyle.PrimitiveElement.PE_IndicatorRadioButton)  # fmt: skip
         focus = QStyle.StateFlag.State_HasFocus | QStyle.StateFlag.State_KeyboardFocusChange
@@ -77,6 +81,19 @@ class VisibleIndicators(QProxyStyle):
             painter.drawRect(rect)
         else:
             painter.drawEllipse(rect.adjusted(1, 1, 0, 0))
+        painter.restore()
+
+    @staticmethod
+    def _mark_checked_tool_button(option, painter) -> None:
+        """Fusion shows a checked tool button (number mode's chosen digit) by darkening its
+        fill, which a near-black button cannot show: a frame in the highlight colour does."""
+        if not option.state & QStyle.StateFlag.State_On or not is_dark(option.palette):
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 2))
+        painter.drawRoundedRect(QRectF(option.rect).adjusted(1, 1, -1, -1), 2, 2)
         painter.restore()
 
 

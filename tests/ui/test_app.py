@@ -179,3 +179,32 @@ def test_ctrl_q_stops_the_jobs_then_the_process_ends_at_once(tmp_path, mnist_roo
     assert "[window]" in saved and "tab=2" in saved  # saved at close: it was on Mistakes
     # About 0.03 s now; the interpreter's teardown took 0.6 s here, 1-2 s after a training run.
     assert gone - stopped < 0.25, f"the process took {gone - stopped:.2f}s to end"
+
+
+KEEP_EVERY_MOTION = """
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+from mnist_desk.ui.app import run_app
+
+app = QApplication([])
+merge = Qt.ApplicationAttribute.AA_CompressHighFrequencyEvents
+app.setAttribute(merge, True)  # what Qt's X11 (xcb) platform sets when the app starts
+QTimer.singleShot(0, lambda: (print("merged", app.testAttribute(merge), flush=True), app.quit()))
+run_app()
+"""
+
+
+def test_the_pen_keeps_every_motion_event_on_x11(tmp_path):
+    """On X11 Qt merges the motion events queued while the GUI thread is busy: the first
+    stroke on a window not yet active (the click repaints it all) came out as a straight
+    line from its first points to its last under Xvfb. A drawing app needs every point."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MNIST_DESK_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", KEEP_EVERY_MOTION],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "merged False" in out.stdout, out.stdout

@@ -374,3 +374,23 @@ def test_a_newer_drawing_stops_the_view_being_computed(qtbot, make_window, monke
     assert reads_of_three() < len(tab._entries), "the view of the 3 read every model first"
     assert three not in shown and len(view.compare) == len(tab._entries)
     window.close()
+
+
+def test_in_number_mode_a_drawing_here_says_why_no_view_comes(qtbot, make_window):
+    """Number mode sends drawings to the number reader: the tab says so, not a blank view."""
+    window = make_window()
+    pad, tab = window.pad, window.network_tab
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton, pos=QPoint(6, 6))
+    assert pad.number_mode
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 7)
+    qtbot.waitUntil(lambda: pad.last_number is not None, timeout=30000)
+    assert tab.view is None
+    assert "untick “Number”" in tab.heading.text()
+    open_tab(qtbot, window, pad)
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton, pos=QPoint(6, 6))
+    open_tab(qtbot, window, tab)
+    view = wait_for_view(qtbot, tab)
+    assert int(view.inspection.probabilities[:10].argmax()) == 7
+    assert "Number" not in tab.heading.text()
+    window.close()

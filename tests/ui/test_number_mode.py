@@ -235,3 +235,18 @@ def test_a_scribble_of_too_many_strokes_says_so_instead_of_grinding(qtbot, make_
     assert "TooManyParts" not in error.text() and "undo or clear some" in error.text()
     qtbot.keyClick(window.pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: error.isHidden() or not error.text(), timeout=10000)
+
+
+def test_a_number_longer_than_twelve_digits_says_so_first(qtbot, make_window):
+    """The two lines beside the number are cut to fit: that only 12 digits were read must
+    come before the list of unsure ones, or it is the part that is cut."""
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    dashes = [[(30.0 + 55 * i, 130.0), (42.0 + 55 * i, 142.0)] for i in range(14)]
+    draw_with_mouse(qtbot, window.pad.canvas, dashes)
+    label = window.pad.state_label
+    pad = window.pad
+    qtbot.waitUntil(lambda: bool(pad.last_number and pad.last_number.too_many), timeout=10000)
+    reading = pad.last_number
+    assert reading.too_many == 2 and any(d.low_confidence for d in reading.digits)
+    assert "only the first 12 are read (2 more)" in label.text()

@@ -49,3 +49,36 @@ def test_check_boxes_stand_out_in_the_dark_theme(qtbot, make_window):
     assert not check.isChecked() and _indicator_contrast(check) >= 3.0
     window.theme_actions["light"].trigger()  # the light theme's boxes were always visible
     assert _indicator_contrast(check) >= 3.0
+
+
+def _frame_contrast(widget, against: QColor, ring: int = 3) -> float:
+    """The strongest contrast in the outer ring of a button (its caption stays out of it)."""
+    image = widget.grab().toImage()
+    w, h = image.width(), image.height()
+    return max(
+        _contrast(image.pixelColor(x, y), against)
+        for x in range(w)
+        for y in range(h)
+        if min(x, y, w - 1 - x, h - 1 - y) < ring
+    )
+
+
+def test_the_selected_digit_of_a_number_shows_in_the_dark_theme(qtbot, make_window):
+    """Fusion marks a checked tool button by darkening it: invisible on the dark palette."""
+    from tests.ui.conftest import draw_with_mouse
+    from tests.ui.test_number_mode import number_strokes, switch_to_number_mode, wait_for_number
+
+    settings = open_settings()
+    settings.setValue("window/theme", "dark")
+    settings.sync()
+    window = make_window()
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, window.pad.canvas, number_strokes([4, 2, 7]))
+    wait_for_number(qtbot, window, "427")
+    buttons = window.pad.number_strip.buttons
+    qtbot.mouseClick(buttons[1], Qt.MouseButton.LeftButton)
+    assert buttons[1].isChecked() and not buttons[0].isChecked()
+    window_colour = QApplication.palette().color(QPalette.ColorRole.Window)
+    # Apart from the caption, the chosen button has a mark as visible as a control's outline.
+    assert _frame_contrast(buttons[1], window_colour) >= 3.0
+    assert _frame_contrast(buttons[0], window_colour) < 3.0
