@@ -706,16 +706,20 @@ def fit(
     """
     out_dir = Path(config.out)
     made = folders_to_make(out_dir)
+    result = None
     try:
         with run_folder_lock(out_dir):
             result = _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
-    except BaseException:
-        if not resume and not holds_run(out_dir):
+        return result
+    finally:  # after the lock: its file was the last one inside
+        ended_early = result is None or result.cancelled  # failed, Ctrl+C or cancelled
+        if ended_early and _nothing_to_keep(out_dir, resume):
             remove_empty_folders(made)
-        raise
-    if result.cancelled and not resume and not holds_run(out_dir):
-        remove_empty_folders(made)  # after the lock: its file was the last one inside
-    return result
+
+
+def _nothing_to_keep(out_dir: Path, resume: bool) -> bool:
+    """A new run that ended before its first epoch was saved: nothing to use or resume."""
+    return not resume and not holds_run(out_dir)
 
 
 def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> FitResult:
@@ -750,14 +754,14 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
             recorder.update(run)
     except JobCancelled:
         cancelled = True
-        if not resume and not holds_run(out_dir):  # as a failure there: nothing to keep
+        if _nothing_to_keep(out_dir, resume):  # as a failure there
             _leave_nothing(recorder, config, there)
             return _finish(None, config, True, started)
     except BaseException as exc:  # Ctrl+C (KeyboardInterrupt) or a failure
-        if resume or holds_run(out_dir):
-            recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
-        else:  # nothing to open, use or resume: a row would only be clutter
+        if _nothing_to_keep(out_dir, resume):  # a row would only be clutter
             _leave_nothing(recorder, config, there)
+        else:
+            recorder.update(run, "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     result = _finish(run, config, cancelled, started)
     recorder.update(run, "cancelled" if cancelled else "finished")
