@@ -123,16 +123,26 @@ def _is_fine_tune(record: RunRecord) -> bool:
     return bool((record.config or {}).get("extra_train"))
 
 
+NOTHING_TO_RESUME = (
+    "This run was cancelled before its first epoch ended: there is nothing to resume, start "
+    "a new run instead."
+)
+
+
+def _resume_tip(record: RunRecord | None) -> str:
+    """What Resume does, or why a cancelled run cannot go on: one cancelled before its first
+    epoch has no last.pt (resuming could only fail and mark it "failed"), and a fine-tune's
+    copy of the person's digits it trained on is gone."""
+    if record is not None and record.status == "cancelled":
+        if _is_fine_tune(record):
+            return FINE_TUNE_NO_RESUME
+        if record.epochs_done <= 0:
+            return NOTHING_TO_RESUME
+    return RESUME_TIP
+
+
 def _resumable(record: RunRecord | None) -> bool:
-    """A cancelled run with an epoch done has a last.pt to go on from; one cancelled sooner
-    has none, and resuming it could only fail (and mark the run "failed"). Nor can a
-    fine-tune: the copy of the person's digits it trained on is gone."""
-    return (
-        record is not None
-        and record.status == "cancelled"
-        and record.epochs_done > 0
-        and not _is_fine_tune(record)
-    )
+    return record is not None and record.status == "cancelled" and _resume_tip(record) == RESUME_TIP
 
 
 def _resume_supported() -> bool:
@@ -671,7 +681,7 @@ class TrainTab(QWidget):
             return "–" if value is None else f"{value * 100:.1f}%"
 
         self.last_fine_tune = report
-        if getattr(report, "cancelled", False):
+        if report.cancelled:
             done = len(report.result.history)
             text = (
                 f"Fine-tuning cancelled after {done} epoch{'' if done == 1 else 's'}; its best "
@@ -706,7 +716,7 @@ class TrainTab(QWidget):
             self.checkpoint_ready.emit(str(result.best_path), dict(result.best_metrics))
         else:
             self.log.appendPlainText("Run cancelled before the first epoch ended: no checkpoint.")
-        cancelled = getattr(payload, "cancelled", result.cancelled)
+        cancelled = payload.cancelled  # a fine-tune's report, or the run's own result
         self.speed_label.setText("Cancelled" if cancelled else "Finished")
         self.run_ended.emit(True)
 
@@ -755,15 +765,7 @@ class TrainTab(QWidget):
         self.use_button.setEnabled(bool(record and record.best_path))
         self.resume_button.setEnabled(_resumable(record) and self._resume_ok and not self.running)
         if self._resume_ok:
-            tip = RESUME_TIP
-            if record is not None and record.status == "cancelled" and _is_fine_tune(record):
-                tip = FINE_TUNE_NO_RESUME
-            elif record is not None and record.status == "cancelled" and not _resumable(record):
-                tip = (
-                    "This run was cancelled before its first epoch ended: there is nothing to "
-                    "resume, start a new run instead."
-                )
-            self.resume_button.setToolTip(tip)
+            self.resume_button.setToolTip(_resume_tip(record))
         return record
 
     @Slot()
