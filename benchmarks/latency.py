@@ -133,14 +133,11 @@ def mouse_drawn_latency(app, window, samples, drawings: int, shown_at: dict) -> 
     stroke is read live while it is drawn (the pad sends the drawing as it grows), so at the
     release the worker is warm. Moves are sent every 8 ms (a 125 Hz mouse).
     """
-    from PySide6.QtCore import QEventLoop, QPoint, Qt
+    from PySide6.QtCore import QEventLoop, Qt
     from PySide6.QtTest import QTest
 
     canvas = window.pad.canvas
-
-    def at(x: float, y: float) -> QPoint:
-        square, scale = canvas._square(), canvas._scale()
-        return QPoint(round(square.left() + x * scale), round(square.top() + y * scale))
+    at = canvas.widget_point
 
     times = []
     for i in range(drawings):

@@ -6,7 +6,7 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -176,6 +176,13 @@ class DrawingCanvas(QWidget):
 
     def _scale(self) -> float:
         return self._square().height() / LOGICAL_SIDE
+
+    def widget_point(self, x: float, y: float) -> QPoint:
+        """Where logical point (x, y) lies on the widget: ``_to_logical`` the other way, for
+        whatever sends the pad real mouse events (tests, the latency benchmark)."""
+        square = self._square()
+        scale = self._scale()
+        return QPoint(round(square.left() + x * scale), round(square.top() + y * scale))
 
     def _to_logical(self, pos: QPointF) -> tuple[float, float]:
         square = self._square()

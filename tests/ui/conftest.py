@@ -21,9 +21,7 @@ def make_window(qtbot):
 
 
 def widget_point(canvas, x, y) -> QPoint:
-    square = canvas._square()
-    scale = canvas._scale()
-    return QPoint(round(square.left() + x * scale), round(square.top() + y * scale))
+    return canvas.widget_point(x, y)
 
 
 def draw_with_mouse(qtbot, canvas, strokes):
