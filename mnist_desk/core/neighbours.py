@@ -76,7 +76,8 @@ class FeatureIndex:
 
 
 LEAD = 32  # leading dimensions scored for every row
-BOUND_SLACK = 1e-4  # float rounding of two routes to one score: a bound never sits below it
+BOUND_SLACK = 1e-4  # the one margin for float rounding: the bound and the full score take
+# two routes to one number, so a bound may come out a hair below the score it bounds
 
 
 @dataclass
@@ -103,7 +104,7 @@ class _Lookup:
             basis,
             rotated,
             rotated[:, :lead].contiguous(),
-            rotated[:, lead:].norm(dim=1) * 1.0001 + 1e-6,  # float rounding: never too tight
+            rotated[:, lead:].norm(dim=1),  # float rounding is BOUND_SLACK's to absorb
         )
 
 
