@@ -46,7 +46,7 @@ from mnist_desk.core.preprocess import (
 )
 
 MAX_DIGITS = 12
-MAX_PARTS = 120  # strokes or ink blobs: ten per digit of the longest number is plenty…
+MAX_PARTS = 120  # strokes or ink blobs: ten per digit of the longest number is plenty
 SHARED_WIDTH = 0.5  # step 1: overlap / narrower width at or above this joins two parts
 NARROW_FLOOR = 0.25  # × height: the narrowest width an overlap is measured against
 CENTRE_MARGIN = 0.2  # a narrow part whose centre is this far inside a wide one joins it

@@ -4,8 +4,8 @@ MNIST's digits were written with felt pens and scanned: strokes swell, thin and 
 draws every stroke with one round pen. 1,000 of MNIST's own validation digits, thinned to a
 skeleton and redrawn with a round pen, are read 97.6% by the leave-writers-out model against
 100% as scanned (``training/sweeps/2026-11-26-h200-redrawn-mnist.json``): a gap like the one
-between MNIST and new writers' pen digits. Redrawn digits give training the shapes of MNIST's hundreds of
-writers in the ink the model will read.
+between MNIST and new writers' pen digits. Redrawn digits give training the shapes of MNIST's
+hundreds of writers in the ink the model will read.
 
 Thinning is Zhang and Suen's two-pass rule (CACM 27(3), 1984), run on a batch at once; the
 skeleton's neighbouring pixels become two-point strokes drawn by ``preprocess``.
