@@ -41,11 +41,14 @@ NOT_A_DIGIT = 10
 SHIFT_GRID = tuple(x / 4 for x in range(0, 41))  # 0, 0.25, … 10 (a prior ratio up to e^10)
 
 
-def calibrate_logits(logits: torch.Tensor, calibration: dict) -> torch.Tensor:
-    """Raw (N, C) logits → calibrated logits (prior shift on "not a digit", then ÷ T)."""
+def calibrate_logits(logits, calibration: dict):
+    """Raw (N, C) logits → calibrated logits (prior shift on "not a digit", then ÷ T).
+
+    A torch tensor or a numpy array, returned as the same kind (the live pad reads numpy).
+    """
     shift = float(calibration.get("not_a_digit_shift", 0.0))
     if shift and logits.shape[-1] > NOT_A_DIGIT:
-        logits = logits.clone()
+        logits = logits.clone() if isinstance(logits, torch.Tensor) else logits.copy()
         logits[..., NOT_A_DIGIT] -= shift
     return logits / float(calibration.get("temperature", 1.0))
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_desk.core.predict import DIGITS, Predictor
+from mnist_desk.core.predict import DIGITS, Predictor, softmax_rows
 
 INVISIBLE = (nn.Dropout, nn.Dropout2d, nn.Flatten, nn.Identity)
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -204,19 +204,23 @@ def _projection(dim: int) -> torch.Tensor:
     return _PROJECTIONS[dim]
 
 
-def penultimate_features(features: torch.Tensor) -> np.ndarray:
+def penultimate_features(features: torch.Tensor | np.ndarray) -> np.ndarray:
     """(N, D) or (1, D) → unit-length float32 rows, D capped by a fixed projection."""
-    f = features.detach().float().flatten(1)
+    if isinstance(features, torch.Tensor):
+        features = features.detach().float().cpu().numpy()
+    f = np.asarray(features, np.float32).reshape(len(features), -1)
     if f.shape[1] > FEATURE_DIM_CAP:
-        f = f @ _projection(f.shape[1])
-    f = F.normalize(f, dim=1)
-    return f.numpy()
+        f = f @ _projection(f.shape[1]).numpy()
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
 def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
     """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
     (for the Network tab's neighbours), from the same single forward pass; features None
     for a model without a Linear layer to read them from."""
+    if predictor.onnx is not None and predictor.onnx.has_features:
+        logits, features = predictor.onnx.run(np.asarray(image28, np.float32)[None])
+        return softmax_rows(predictor.calibrate(logits))[0], penultimate_features(features)[0]
     try:
         _, final = last_linear(predictor.model)
     except ValueError:

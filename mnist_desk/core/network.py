@@ -103,7 +103,9 @@ class PredictorCache:
         stamp = os.stat(real).st_mtime
         hit = self._items.get(real)
         if hit is None or hit[0] != stamp:
-            hit = (stamp, Predictor.from_path(real))
+            predictor = Predictor.from_path(real)
+            predictor.use_onnxruntime()  # its compare row is one plain pass per drawing
+            hit = (stamp, predictor)
         self._items.pop(real, None)
         self._items[real] = hit  # most recently used last
         while len(self._items) > self.KEEP:

@@ -40,6 +40,16 @@ class Predictor:
         self.calibration = dict(checkpoint.calibration)
         self.temperature = float(self.calibration.get("temperature", 1.0))
         self.num_classes = int(checkpoint.model_args.get("num_classes", DIGITS))
+        self.onnx = None  # a core.onnx_reader.OnnxReader once use_onnxruntime() found one
+
+    def use_onnxruntime(self) -> bool:
+        """Read through onnxruntime from now on (the live pad's worker asks for it); False
+        when it is not installed or does not compute what PyTorch computes."""
+        from mnist_desk.core.onnx_reader import build_reader
+
+        if self.device.type == "cpu" and self.onnx is None:
+            self.onnx = build_reader(self.model, float(self.mean), float(self.std))
+        return self.onnx is not None
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, device: str = "cpu") -> Predictor:
@@ -64,17 +74,24 @@ class Predictor:
         """The model's raw (N, C) logits, before calibration; autograd follows the caller's mode."""
         return self.model(self._tensor(images)).float()
 
-    def calibrate(self, logits: torch.Tensor) -> torch.Tensor:
-        """Raw logits → the checkpoint's calibrated logits (core.calibration)."""
+    def calibrate(self, logits):
+        """Raw logits → the checkpoint's calibrated logits (core.calibration); torch or numpy."""
         from mnist_desk.core.calibration import calibrate_logits
 
         return calibrate_logits(logits, self.calibration)
 
-    @torch.inference_mode()
     def all_probabilities(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (C,) or (N, C), C = 10 or 11."""
-        probs = self.calibrate(self.logits(images)).softmax(dim=1).cpu().numpy()
-        return probs[0] if np.asarray(images).ndim == 2 else probs
+        array = np.asarray(images, dtype=np.float32)
+        if self.onnx is not None:
+            # numpy after the pass too: a torch op on ten numbers costs more than the
+            # whole onnxruntime pass when it follows a pause (core.onnx_reader)
+            logits = self.onnx.run(array[None] if array.ndim == 2 else array)[0]
+            probs = softmax_rows(self.calibrate(logits))
+        else:
+            with torch.inference_mode():
+                probs = self.calibrate(self.logits(array)).softmax(dim=1).cpu().numpy()
+        return probs[0] if array.ndim == 2 else probs
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """The ten digit probabilities, (10,) or (N, 10)."""
@@ -100,6 +117,12 @@ class Predictor:
         from mnist_desk.core.inspect import explain
 
         return explain(self, image28, target)
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis of numpy logits (float32 in, float32 out)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def top_k_of(probs: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -631,6 +631,8 @@ def model_status_tooltip(info: dict) -> str:
             "with calibrated probabilities, which can change an answer: the shipped model's "
             "card and Mistakes → Evaluate give the accuracy after calibration."
         )
+    if info.get("engine"):
+        lines.append(f"Drawings are read with {info['engine']}.")
     return "\n".join(line for line in lines if line)
 
 

@@ -72,8 +72,11 @@ class InferenceWorker(QObject):
         except Exception as exc:  # keep the previous model working
             self.model_failed.emit(str(exc) or type(exc).__name__)
             return
+        predictor.use_onnxruntime()  # about 3× faster per drawing when installed
         self._predictor = predictor
-        self.model_loaded.emit(predictor.checkpoint.summary())
+        summary = predictor.checkpoint.summary()
+        summary["engine"] = "onnxruntime" if predictor.onnx is not None else "PyTorch"
+        self.model_loaded.emit(summary)
         self._schedule()
 
     @Slot(int, object)

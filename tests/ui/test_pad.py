@@ -314,6 +314,8 @@ def test_the_status_bar_says_which_test_accuracy_it_shows(qtbot, make_window, sh
         "calibration) · CPU"
     )
     assert "after calibration" in window.model_status.toolTip()
+    # the live pad reads through onnxruntime where it is installed (the dev extras bring it)
+    assert "read with onnxruntime" in window.model_status.toolTip()
 
 
 def _first_table_row(browser):

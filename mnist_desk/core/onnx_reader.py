@@ -1,0 +1,134 @@
+"""onnxruntime for the live pad's small forward passes, when it is installed.
+
+The pad reads every drawing with one image's forward pass. For such a pass PyTorch spends
+most of its time in per-operator overhead, and after the pause between two strokes it is
+slower still (cold caches): desknet takes 1.8 ms back to back and 4–5 ms after 100 ms of idle
+on a 2-core CPU, onnxruntime 0.6 and 1.2–1.5 ms with the same weights
+(``benchmarks/latency.py``). So the inference worker reads through onnxruntime, and PyTorch
+keeps everything that needs autograd or hooks (the "why" maps, the Network tab's layers).
+
+The model is exported in memory when it is loaded (about 30 ms) and the session is used only
+if it computes what PyTorch computes on probe images; otherwise, or without onnxruntime
+(``pip install 'mnist-desk[export]'``), PyTorch answers as before. ``MNIST_DESK_ONNXRUNTIME=0``
+turns it off (to compare the two in a benchmark).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+# Raw logits of the two engines differ by float rounding only (1e-5 here); a wrong graph
+# differs by whole units.
+PARITY_TOLERANCE = 1e-3
+SWITCH = "MNIST_DESK_ONNXRUNTIME"
+
+
+class _Readout(nn.Module):
+    """(N, 28, 28) images in [0, 1] → raw logits, and the last Linear's input when asked."""
+
+    def __init__(self, model: nn.Module, mean: float, std: float, final: nn.Linear | None):
+        super().__init__()
+        self.model, self.mean, self.std, self.final = model, mean, std, final
+
+    def forward(self, images: torch.Tensor):
+        x = (images.unsqueeze(1) - self.mean) / self.std
+        if self.final is None:
+            return self.model(x)
+        captured: list[torch.Tensor] = []
+        handle = self.final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
+        try:
+            logits = self.model(x)
+        finally:
+            handle.remove()
+        return logits, captured[-1]
+
+
+class OnnxReader:
+    """An onnxruntime session over one model's weights: logits and penultimate features."""
+
+    def __init__(self, session, has_features: bool) -> None:
+        self.session = session
+        self.has_features = has_features
+
+    def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, 28, 28) floats in [0, 1] → raw (N, C) logits and (N, D) features (or None)."""
+        batch = np.ascontiguousarray(images, dtype=np.float32)
+        outputs = self.session.run(None, {"images": batch})
+        return outputs[0], (outputs[1] if self.has_features else None)
+
+
+def wanted() -> bool:
+    return os.environ.get(SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def build_reader(model: nn.Module, mean: float, std: float) -> OnnxReader | None:
+    """The model as an onnxruntime session, or None when that cannot be had or disagrees."""
+    if not wanted():
+        return None
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    from mnist_desk.core.inspect import last_linear
+
+    model = copy.deepcopy(model).cpu().eval()  # the caller's model keeps no export state
+    try:
+        final = last_linear(model)[1]
+    except ValueError:
+        final = None
+    readout = _Readout(model, mean, std, final).eval()
+    probe = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(7))
+    probe[0] = 0  # an empty pad
+    names = ["logits", "features"] if final is not None else ["logits"]
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            # The TorchScript exporter is deprecated, but it exports in 30 ms; the dynamo one
+            # (used by `mnist-desk export`) takes 3 s of Python at every model switch, with
+            # the GUI thread waiting for the GIL. If it goes away, PyTorch answers.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                readout,
+                (probe,),
+                buffer,
+                input_names=["images"],
+                output_names=names,
+                dynamic_axes={name: {0: "n"} for name in ["images", *names]},
+                dynamo=False,
+            )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one drawing: see ui.workers.use_torch_threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(
+            buffer.getvalue(), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception:  # any exporter or runtime failure: PyTorch keeps answering
+        return None
+    reader = OnnxReader(session, final is not None)
+    return reader if _agrees(reader, readout, probe) else None
+
+
+def _agrees(reader: OnnxReader, readout: _Readout, probe: torch.Tensor) -> bool:
+    with torch.no_grad():
+        expected = readout(probe)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    try:
+        got = reader.run(probe.numpy())
+    except Exception:
+        return False
+    for want, have in zip(expected, got, strict=False):
+        if have is None or have.shape != tuple(want.shape):
+            return False
+        if not np.isfinite(have).all():
+            return False
+        if np.abs(have - want.numpy()).max() > PARITY_TOLERANCE:
+            return False
+    return True
