@@ -15,6 +15,7 @@ compare, stroke end → bars and stroke end → network view for desknet and cnn
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -30,23 +31,46 @@ def percentiles(values_s) -> str:
 
 
 def model_latency(repeats: int = 300) -> list[str]:
+    """One image through each registry model: PyTorch alone, and the app's whole
+    ``Predictor.all_probabilities`` through onnxruntime (core.onnx_reader), back to back and
+    after 100 ms of idle (as after every pause between strokes)."""
     import torch
 
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict
     from mnist_desk.core.models import MODELS, build_model
+    from mnist_desk.core.predict import Predictor
+
+    def timed(run, pause_s: float = 0.0, count: int = repeats) -> str:
+        for _ in range(20):
+            run()
+        times = []
+        for _ in range(count):
+            if pause_s:
+                time.sleep(pause_s)
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+        return percentiles(times)
 
     rows = []
     x = torch.zeros(1, 1, 28, 28)
+    image = np.zeros((28, 28), np.float32)
+    image[6:22, 12:16] = 1.0  # a 1
     for name in MODELS:
         model = build_model(name).eval()
-        times = []
-        with torch.inference_mode():
-            for _ in range(20):
+
+        def eager(model=model):
+            with torch.inference_mode():
                 model(x)
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - t0)
-        rows.append(f"| {name} | {percentiles(times)} |")
+
+        fast = Predictor(Checkpoint(name, clean_state_dict(model)))
+        cells = [timed(eager), timed(eager, 0.1, repeats // 5)]
+        if fast.use_onnxruntime():
+            read = functools.partial(fast.all_probabilities, image)
+            cells += [timed(read), timed(read, 0.1, repeats // 5)]
+        else:
+            cells += ["— | —", "— | —"]
+        rows.append(f"| {name} | {' | '.join(cells)} |")
     return rows
 
 
@@ -359,8 +383,12 @@ def main(argv=None) -> int:
     print(f"App path over {args.drawings} drawings (offscreen window, CPU)\n")
     print("| stage | p50 ms | p99 ms |\n|---|---:|---:|")
     print("\n".join(gui_latency(args.drawings)))
-    print("\nModel alone, one 28×28 image, CPU\n")
-    print("| model | p50 ms | p99 ms |\n|---|---:|---:|")
+    print("\nModel alone, one 28×28 image, CPU, p50 | p99 ms: PyTorch (the model's forward), and")
+    print("the app's reading through onnxruntime; each back to back and after 100 ms idle\n")
+    print(
+        "| model | PyTorch | | after idle | | onnxruntime | | after idle | |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     print("\n".join(model_latency()))
     return 0
 
