@@ -148,8 +148,9 @@ class MistakesTab(QWidget):
         self.heatmap = HeatMap()
         self.heatmap.cell_clicked.connect(self.filter_cell)
         self.export_button = export_button = QPushButton("Export matrix as PNG…")
-        export_button.setToolTip("Save the confusion matrix as a PNG image.")
+        export_button.setToolTip("Save the confusion matrix as a PNG image (after an evaluation).")
         export_button.clicked.connect(self._export_matrix)
+        export_button.setEnabled(False)  # nothing to export before the first evaluation
 
         self.true_filter = QComboBox()
         self.pred_filter = QComboBox()
@@ -331,6 +332,7 @@ class MistakesTab(QWidget):
             payload["images"], result.labels, result.predictions, result.probabilities
         )
         self.heatmap.set_matrix(result.confusion_matrix())
+        self.export_button.setEnabled(True)
         per_class = result.per_class_accuracy()
         worst = int(np.argmin(per_class))
         self._summary = (

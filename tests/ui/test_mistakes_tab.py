@@ -202,3 +202,22 @@ def test_after_the_active_model_changes_the_old_mistakes_say_whose_they_are(
     with qtbot.waitSignal(tab.evaluation_ended, timeout=120000):
         qtbot.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
     assert "These are the mistakes of" not in tab.summary.text()
+
+
+def test_export_waits_for_a_matrix(qtbot, make_window, mnist_root, monkeypatch):
+    """Before an evaluation there is no matrix to save: the button is off."""
+    import mnist_desk.ui.mistakes_tab as mistakes_tab
+
+    asked = []
+    monkeypatch.setattr(mistakes_tab, "ask_save_path", lambda *a, **k: asked.append(a) or "")
+    window = make_window()
+    tab = window.mistakes_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.mouseClick(tab.export_button, Qt.MouseButton.LeftButton)
+    assert not tab.export_button.isEnabled() and asked == []
+    window.close()
+
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    assert tab.export_button.isEnabled()
+    qtbot.mouseClick(tab.export_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1  # the save dialog was asked for (and cancelled)
