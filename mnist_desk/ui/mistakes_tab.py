@@ -176,6 +176,9 @@ class MistakesTab(QWidget):
         self.gallery.setLayoutMode(QListView.LayoutMode.Batched)
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.selectionModel().currentChanged.connect(self._on_current)
+        # As in My digits, a double-click puts the digit on the pad.
+        self.gallery.doubleClicked.connect(lambda _index: self._open_current())
+        self.gallery.setToolTip("Double-click a digit to open it on the pad.")
         self.count_label = QLabel("")
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)

@@ -221,3 +221,21 @@ def test_export_waits_for_a_matrix(qtbot, make_window, mnist_root, monkeypatch):
     assert tab.export_button.isEnabled()
     qtbot.mouseClick(tab.export_button, Qt.MouseButton.LeftButton)
     assert len(asked) == 1  # the save dialog was asked for (and cancelled)
+
+
+def test_a_double_click_on_a_mistake_opens_it_on_the_pad(
+    qtbot, make_window, mnist_root, monkeypatch
+):
+    """As in My digits: no need to find the Open on pad button."""
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    assert tab.model.rowCount() > 0
+    first = tab.model.index(0)
+    i = tab.model.test_index(0)
+    qtbot.waitUntil(lambda: tab.gallery.visualRect(first).isValid())  # laid out in batches
+    point = tab.gallery.visualRect(first).center()
+    # A real double-click: press and release, then the double-click event on the same item.
+    qtbot.mouseClick(tab.gallery.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.mouseDClick(tab.gallery.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.tabs.currentWidget() is window.pad
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    assert window.pad.predicted_digit() == tab.model.predictions[i]
