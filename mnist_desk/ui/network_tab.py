@@ -45,6 +45,7 @@ from mnist_desk.ui.messages import error_label
 WHY_SIDE = 168
 THUMB_SIDE = 56
 DRAW_HINT = "Draw a digit here or on the Draw tab to see the network read it."
+BUILDING_INDEX = "Building the feature index of the training digits…"
 # In number mode the pad sends its drawings to the number reader, which makes no view.
 NUMBER_MODE_HINT = (
     "The Draw tab is reading a number (“Number” is ticked there): the network view reads one "
@@ -419,6 +420,11 @@ class NetworkTab(QWidget):
         self.build_button.setToolTip("Compute the features of the 60,000 training digits once.")
         self.build_button.setVisible(False)
         self.build_button.clicked.connect(self.build_index)
+        # The build reads all 60,000 digits (minutes on a slow CPU) and starts by itself.
+        self.cancel_index_button = QPushButton("Cancel")
+        self.cancel_index_button.setToolTip("Stop building the index; Build index starts again.")
+        self.cancel_index_button.setVisible(False)
+        self.cancel_index_button.clicked.connect(self.cancel_index)
         self._layout()
         for widget in (self.epoch_caption, self.timeline, self.timeline_label):
             widget.setVisible(False)  # until a model with epoch snapshots is active
@@ -471,7 +477,10 @@ class NetworkTab(QWidget):
             grid.addWidget(label, i // 4, i % 4)
         n.addLayout(grid)
         n.addWidget(self.neighbour_status)
-        n.addWidget(self.index_progress)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.index_progress, 1)
+        progress_row.addWidget(self.cancel_index_button)
+        n.addLayout(progress_row)
         n.addWidget(self.build_button)
 
         side = QVBoxLayout()
@@ -820,6 +829,8 @@ class NetworkTab(QWidget):
             self.neighbour_status.setText("The feature index of this model is not built yet.")
             if view.source not in self._index_tried:
                 self.build_index()
+            elif self._index_job is not None:  # not "not built yet" under a moving bar
+                self.neighbour_status.setText(BUILDING_INDEX)
         else:
             self.neighbour_status.setText(view.index_message)
         busy = self._index_job is not None
@@ -838,10 +849,12 @@ class NetworkTab(QWidget):
         self.index_progress.setRange(0, 0)
         self.index_progress.setVisible(True)
         self.build_button.setVisible(False)
-        self.neighbour_status.setText("Building the feature index of the training digits…")
+        self.cancel_index_button.setVisible(True)
+        self.neighbour_status.setText(BUILDING_INDEX)
         job.progress.connect(self._on_index_progress)
         job.finished.connect(self._on_index_built)
         job.failed.connect(self._on_index_failed)
+        job.cancelled.connect(self._on_index_cancelled)
         job.ended.connect(self._on_index_ended)
 
     @Slot(object)
@@ -860,10 +873,22 @@ class NetworkTab(QWidget):
         self.neighbour_status.setText(f"Could not build the feature index: {message}")
         self.build_button.setVisible(True)
 
+    def cancel_index(self) -> None:
+        if self._index_job is not None:
+            self._index_job.cancel()
+            self.cancel_index_button.setEnabled(False)
+
+    @Slot()
+    def _on_index_cancelled(self) -> None:
+        self.neighbour_status.setText("The feature index was not built (cancelled).")
+        self.build_button.setVisible(True)
+
     @Slot()
     def _on_index_ended(self) -> None:
         self._index_job = None
         self.index_progress.setVisible(False)
+        self.cancel_index_button.setVisible(False)
+        self.cancel_index_button.setEnabled(True)
 
     def shutdown(self) -> None:
         if self._index_job is not None:

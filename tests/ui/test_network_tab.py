@@ -394,3 +394,31 @@ def test_in_number_mode_a_drawing_here_says_why_no_view_comes(qtbot, make_window
     assert int(view.inspection.probabilities[:10].argmax()) == 7
     assert "Number" not in tab.heading.text()
     window.close()
+
+
+def test_the_index_build_says_it_is_building_and_can_be_cancelled(
+    qtbot, network_window, monkeypatch
+):
+    """The build starts by itself and takes minutes over 60,000 digits: while it runs each
+    new drawing's view says it is building (not "not built yet"), and Cancel stops it."""
+    from mnist_desk.ui.network_tab import NetworkTab
+
+    monkeypatch.setattr(NetworkTab, "index_limit", None)  # all of them: slow enough to cancel
+    window = network_window
+    tab = window.network_tab
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 1)
+    wait_for_view(qtbot, tab, lambda v: v.index_state == "missing")
+    assert tab.cancel_index_button.isVisible() and tab.index_progress.isVisible()
+    qtbot.mouseClick(tab.clear_button, Qt.MouseButton.LeftButton)
+    shown = []
+    tab.view_shown.connect(shown.append)
+    draw_digit(qtbot, tab.canvas, 7)
+    qtbot.waitUntil(lambda: bool(shown) and tab.view is not None, timeout=30000)
+    assert tab.view.index_state == "missing" and tab._index_job is not None
+    assert tab.neighbour_status.text().startswith("Building the feature index")
+
+    qtbot.mouseClick(tab.cancel_index_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.build_button.isVisible(), timeout=30000)
+    assert "cancelled" in tab.neighbour_status.text()
+    assert not tab.cancel_index_button.isVisible() and not tab.index_progress.isVisible()
