@@ -428,6 +428,10 @@ class PadTab(QWidget):
         strip = self.number_strip.minimumHeight() + max(self._right_layout.spacing(), 0)
         self.bars.setMinimumHeight(self._bars_minimum - (strip if on else 0))
         self.canvas.set_logical_width(NUMBER_WIDTH if on else 280.0)
+        if not on and any(x > 280.0 for stroke in self.canvas.strokes() for x, _y in stroke):
+            # A number does not fit the one-digit square: it spilled over the pad's margin
+            # and was read squeezed into one 28×28 image. Undo brings it back.
+            self.canvas.clear()
         # A number needs more room than one digit: twice the width, and a font that fits it.
         self.digit_label.setFixedWidth(self._digit_width * (2 if on else 1))
         if on:

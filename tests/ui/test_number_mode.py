@@ -250,3 +250,24 @@ def test_a_number_longer_than_twelve_digits_says_so_first(qtbot, make_window):
     reading = pad.last_number
     assert reading.too_many == 2 and any(d.low_confidence for d in reading.digits)
     assert "only the first 12 are read (2 more)" in label.text()
+
+
+def test_leaving_number_mode_clears_a_number_that_does_not_fit_the_square(qtbot, make_window):
+    """A number left on the one-digit pad spilled over its margin and was read as one
+    squeezed digit; a digit that fits the square stays."""
+    window = make_window()
+    pad = window.pad
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([1, 9, 4]))
+    wait_for_number(qtbot, window, "194")
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton)
+    assert not pad.number_mode and pad.canvas.is_empty()
+    qtbot.waitUntil(lambda: pad.last_probs is None and pad.digit_label.text() == "", timeout=5000)
+    assert pad.canvas.can_undo()  # the number is not lost
+
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([7]))
+    wait_for_number(qtbot, window, "7")
+    qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton)
+    assert not pad.canvas.is_empty()
+    qtbot.waitUntil(lambda: pad.digit_label.text() == "7", timeout=10000)
