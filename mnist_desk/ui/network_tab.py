@@ -770,7 +770,9 @@ class NetworkTab(QWidget):
             klo, khi = symmetric(float(kernels.min()), float(kernels.max()))
             self.kernels.set_maps(kernels, klo, khi, DIVERGING, columns=8)
             self.kernel_scale.set_range(klo, khi, "weights")
-            what = "28×28 template" if kernel.shape[-1] == 28 else f"{len(kernels)} kernels"
+            count = len(kernels)
+            kernel_words = f"{count} kernel" + ("s" if count != 1 else "")
+            what = "28×28 template" if kernel.shape[-1] == 28 else kernel_words
             text += f"<br>its weights ({what}): red excites, blue inhibits"
         else:
             self.kernels.set_maps(np.zeros((0, 1, 1), np.float32), 0, 1)

@@ -62,6 +62,7 @@ def test_network_tab_shows_every_layer_and_explains_a_clicked_class(
     qtbot.mouseClick(conv.view, Qt.MouseButton.LeftButton, pos=conv.view.tile_rect(3).center())
     assert "conv 1 #3" in tab.detail_title.text()
     assert tab.kernels.isVisibleTo(tab) and len(tab.kernels.maps) == 1  # one 3×3 input kernel
+    assert "(1 kernel)" in tab.detail_title.text()  # not "1 kernels"
     assert tab.kernels.maps[0].shape == view.weights[conv.layer.module].shape[2:]
 
     before = view.inspection.explanations[view.target].heat.copy()
