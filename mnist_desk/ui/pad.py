@@ -399,6 +399,7 @@ class PadTab(QWidget):
         self.last_number = None  # core.grouping.NumberReading
         self.number_source = ""
         self.selected_digit = 0
+        self.digit_chosen = False  # a digit button was clicked: keep showing that digit
         self.number_check = QCheckBox("Number")
         self.number_check.setToolTip(
             "Number mode: write several digits left to right; each is read on its own."
@@ -406,7 +407,7 @@ class PadTab(QWidget):
         self.number_check.toggled.connect(self.set_number_mode)
         self.number_strip = NumberStrip()
         self.number_strip.setVisible(False)
-        self.number_strip.digit_selected.connect(self._select_digit)
+        self.number_strip.digit_selected.connect(self._on_digit_clicked)
         # As tall as its two-line buttons from the start, so the first digit moves nothing.
         probe = QToolButton()
         probe.setText("8\n100%")
@@ -460,6 +461,7 @@ class PadTab(QWidget):
         self.number_source = source  # a file's name: its boxes are not on the pad
         self.number_strip.set_reading(reading)
         if reading is None or not reading.digits:
+            self.digit_chosen = False
             self.digit_label.setText("")
             self._set_state("Write a number, left to right (up to 12 digits).")
             self.bars.show_empty("Each digit's probabilities appear here.")
@@ -482,8 +484,19 @@ class PadTab(QWidget):
         shown = full if _fit_lines(self.state_label, full, 2) == full else text
         shown = _fit_lines(self.state_label, shown, 2)
         self._set_state(shown, full)
-        first_unsure = unsure[0] - 1 if unsure else 0
-        self._select_digit(min(self.selected_digit, count - 1) if not unsure else first_unsure)
+        # The details follow the pen: the first unsure digit, else the one clicked, else the
+        # newest. Keeping whichever index an unsure moment picked showed a random digit.
+        if unsure:
+            self._select_digit(unsure[0] - 1)
+        elif self.digit_chosen:
+            self._select_digit(min(self.selected_digit, count - 1))
+        else:
+            self._select_digit(count - 1)
+
+    @Slot(int)
+    def _on_digit_clicked(self, index: int) -> None:
+        self.digit_chosen = True
+        self._select_digit(index)
 
     @Slot(int)
     def _select_digit(self, index: int) -> None:

@@ -271,3 +271,28 @@ def test_leaving_number_mode_clears_a_number_that_does_not_fit_the_square(qtbot,
     qtbot.mouseClick(pad.number_check, Qt.MouseButton.LeftButton)
     assert not pad.canvas.is_empty()
     qtbot.waitUntil(lambda: pad.digit_label.text() == "7", timeout=10000)
+
+
+def test_the_details_show_the_newest_digit_until_one_is_clicked(qtbot, make_window):
+    """After writing 4 2 7 the panel showed the 4 (an index kept from when the half-written 4
+    was unsure); it follows the pen, and a clicked digit stays chosen."""
+    window = make_window()
+    pad = window.pad
+    switch_to_number_mode(qtbot, window)
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([4, 2, 7]))
+    wait_for_number(qtbot, window, "427")
+    buttons = pad.number_strip.buttons
+    assert pad.bars.values[0][0] == 7 and buttons[2].isChecked()
+
+    qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    assert pad.bars.values[0][0] == 4
+    more = [[(x + 3 * 250.0, y) for x, y in s] for s in number_strokes([1])]
+    draw_with_mouse(qtbot, pad.canvas, more)
+    wait_for_number(qtbot, window, "4271")
+    assert pad.selected_digit == 0 and pad.bars.values[0][0] == 4
+
+    qtbot.keyClick(pad.canvas, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: pad.last_number is None)
+    draw_with_mouse(qtbot, pad.canvas, number_strokes([3, 5]))
+    wait_for_number(qtbot, window, "35")
+    assert pad.selected_digit == 1 and pad.bars.values[0][0] == 5
