@@ -142,6 +142,12 @@ class MistakesTab(QWidget):
         self.subset.setPrefix("")
         self.subset.setToolTip("Evaluate on the first N test digits only (quicker).")
         self.progress = QProgressBar()
+        # An empty bar before any evaluation looked like a text field; its room is kept so
+        # nothing below moves when it appears.
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
+        self.progress.setVisible(False)
         self.summary = QLabel("Not evaluated yet.")
         self.summary.setWordWrap(True)
         self.error_label = error_label()
@@ -285,6 +291,7 @@ class MistakesTab(QWidget):
         self.evaluate_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.summary.setText("Evaluating…")
         self._evaluating = (checkpoint_path, self._model[1])
         if self.result is None:  # not "Press Evaluate" while it is evaluating

@@ -103,6 +103,7 @@ def test_before_an_evaluation_the_tab_says_what_to_press(qtbot, make_window):
     )
     assert not tab.clear_filter_button.isVisible()
     assert tab.detail_bars.empty_message() == "No digit selected."
+    assert not tab.progress.isVisible()  # no empty bar that looks like a text field
     qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)  # a filter before any result: still said
     assert "Evaluate on the MNIST test set" in tab.empty_label.text()
 
@@ -219,6 +220,7 @@ def test_export_waits_for_a_matrix(qtbot, make_window, mnist_root, monkeypatch):
 
     window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
     assert tab.export_button.isEnabled()
+    assert tab.progress.isVisible() and tab.progress.value() == 100
     qtbot.mouseClick(tab.export_button, Qt.MouseButton.LeftButton)
     assert len(asked) == 1  # the save dialog was asked for (and cancelled)
 
