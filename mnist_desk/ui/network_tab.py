@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -366,6 +366,17 @@ class NetworkTab(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the drawing (here and on the Draw tab).")
         self.clear_button.clicked.connect(self.canvas.clear)
+        # The window's Undo, Redo and Clear act on the Draw tab only: the same keys here act on
+        # this pad, which mirrors the Draw tab's after each change.
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in (
+            (QKeySequence.StandardKey.Undo, self.canvas.undo),
+            ("Ctrl+Shift+Z", self.canvas.redo),
+            ("Ctrl+Y", self.canvas.redo),
+            ("Esc", self.canvas.clear),
+            ("Delete", self.canvas.clear),
+        ):
+            QShortcut(QKeySequence(keys), self, context=context).activated.connect(slot)
         self.heading = QLabel(DRAW_HINT)
         self.heading.setWordWrap(True)
         self.error_label = error_label()

@@ -423,3 +423,20 @@ def test_the_index_build_says_it_is_building_and_can_be_cancelled(
     qtbot.waitUntil(lambda: tab.build_button.isVisible(), timeout=30000)
     assert "cancelled" in tab.neighbour_status.text()
     assert not tab.cancel_index_button.isVisible() and not tab.index_progress.isVisible()
+
+
+def test_undo_redo_and_clear_keys_work_on_the_tab_s_own_pad(qtbot, make_window):
+    """The window's drawing actions are off away from the Draw tab; Ctrl+Z, Ctrl+Y and Esc
+    still act on this pad, and the Draw tab's pad follows."""
+    window = make_window()
+    tab, pad_canvas = window.network_tab, window.pad.canvas
+    open_tab(qtbot, window, tab)
+    draw_digit(qtbot, tab.canvas, 4)  # two strokes
+    assert len(tab.canvas.strokes()) == 2
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(tab.canvas.strokes()) == 1 and len(pad_canvas.strokes()) == 1
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert len(tab.canvas.strokes()) == 2 and len(pad_canvas.strokes()) == 2
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Escape)
+    assert tab.canvas.is_empty() and pad_canvas.is_empty()
+    window.close()
