@@ -55,7 +55,7 @@ def _tool_button(window, action):
 
 
 def test_exports_start_in_pictures_then_in_the_folder_used_last(
-    qtbot, make_window, person, tmp_path, monkeypatch
+    qtbot, make_window, person, tmp_path, monkeypatch, mnist_root
 ):
     chosen = tmp_path / "my exports"
     chosen.mkdir()
@@ -66,7 +66,13 @@ def test_exports_start_in_pictures_then_in_the_folder_used_last(
     assert (chosen / "curves.png").is_file()  # the export itself still happens
 
     dialogs.answer = chosen / "matrix.png"
-    window.tabs.setCurrentWidget(window.mistakes_tab)
+    mistakes = window.mistakes_tab
+    window.tabs.setCurrentWidget(mistakes)
+    window.train_tab.fields["data"].setText(str(mnist_root))
+    mistakes.subset.selectAll()
+    qtbot.keyClicks(mistakes.subset, "200")
+    with qtbot.waitSignal(mistakes.evaluation_ended, timeout=120000):  # a matrix to export
+        qtbot.mouseClick(mistakes.evaluate_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(_button(window.mistakes_tab, "Export matrix"), Qt.MouseButton.LeftButton)
     assert dialogs.starts[-1] == str(chosen / "confusion.png")
     assert (chosen / "matrix.png").is_file()
