@@ -219,7 +219,7 @@ def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
     """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
     (for the Network tab's neighbours), from the same single forward pass; features None
     for a model without a Linear layer to read them from."""
-    if predictor.onnx is not None and predictor.onnx.has_features:
+    if predictor.onnx is not None and predictor.onnx.has_features and np.shape(image28) == (28, 28):
         logits, features = predictor.onnx.run(np.asarray(image28, np.float32)[None])
         return softmax_rows(predictor.calibrate(logits))[0], penultimate_features(features)[0]
     try:

@@ -248,3 +248,25 @@ def test_features_of_no_drawings_are_an_empty_table(shipped_checkpoint):
     assert penultimate_features(np.zeros((0, 128), np.float32)).shape == (0, 128)
     assert penultimate_features(torch.zeros(0, 1000)).shape == (0, FEATURE_DIM_CAP)
     assert batch_features(predictor, np.zeros((0, 28, 28), np.float32)).shape[0] == 0
+
+
+def test_a_model_that_cannot_be_exported_is_tried_once(monkeypatch):
+    calls = []
+
+    def refuse(*_args):
+        calls.append(1)
+
+    monkeypatch.setattr(onnx_reader, "build_reader", refuse)
+    predictor = predictor_of("cnn")
+    assert not predictor.use_onnxruntime() and not predictor.use_onnxruntime()
+    assert calls == [1]
+
+
+def test_an_image_of_another_size_is_read_by_pytorch(drawings):
+    """The session is exported for 28×28; desknet itself reads any size (it pools globally)."""
+    torch_only, fast = predictor_of("desknet"), predictor_of("desknet")
+    assert fast.use_onnxruntime()
+    small = drawings[:2, 4:24, 4:24]
+    np.testing.assert_allclose(
+        fast.all_probabilities(small), torch_only.all_probabilities(small), atol=1e-6
+    )
