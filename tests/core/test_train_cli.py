@@ -147,3 +147,100 @@ def test_ctrl_c_before_the_first_epoch_leaves_no_row_pointing_at_nothing(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         fit(config, on_progress=interrupt, runs_table=table)
     assert not (tmp_path / "fresh").exists() and table.load() == ([], [])
+
+
+def _fine_tuned_run(tmp_path, mnist_root) -> Path:
+    """A real, finished fine-tune on ten of "the person's" digits, listed in the runs table."""
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
+    from mnist_desk.core.finetune import fine_tune
+    from mnist_desk.core.handwriting import our_digit
+    from mnist_desk.core.models import build_model
+    from mnist_desk.core.my_digits import MyDigitStore
+
+    store = MyDigitStore(tmp_path / "mine")
+    for digit in range(10):
+        store.add(*our_digit(digit, "plain"), digit)
+    base = Checkpoint("cnn", clean_state_dict(build_model("cnn")))
+    base = save_checkpoint(base, tmp_path / "base.pt")
+    out = tmp_path / "tuned"
+    config = TrainConfig(
+        model="cnn", epochs=1, train_subset=200, test_subset=100, device="cpu", seed=0
+    )
+    config = TrainConfig(**{**config.to_dict(), "data": str(mnist_root), "out": str(out)})
+    fine_tune(str(base), store, config, holdout=0.0, runs_table=default_runs_table())
+    return out
+
+
+def test_resuming_a_fine_tune_is_refused_in_one_line_and_changes_nothing(
+    tmp_path, capsys, mnist_root
+):
+    """As the Train tab refuses it (one rule, core's ``resume_refusal``): its digits are gone."""
+    out = _fine_tuned_run(tmp_path, mnist_root)
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    code = main(["train", "--resume", str(out), "--epochs", "2", "--data", str(mnist_root)])
+    assert code == 2
+    assert "A fine-tune cannot be resumed" in _one_line(capsys)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    (record,) = default_runs_table().load()[0]
+    assert (record.status, record.epochs_done) == ("finished", 1)  # not marked "failed"
+
+
+def test_a_refused_resume_through_fit_keeps_the_rows_status(tmp_path, mnist_root):
+    """``fit(resume=True)`` itself (the Train tab's path) refuses before touching the row."""
+    from mnist_desk.core.runs import RunFolderError
+    from mnist_desk.core.train import fit
+
+    out = _fine_tuned_run(tmp_path, mnist_root)
+    config = TrainConfig.from_dict(default_runs_table().load()[0][0].config)
+    config = TrainConfig(**{**config.to_dict(), "epochs": 2})
+    with pytest.raises(RunFolderError, match="fine-tune cannot be resumed"):
+        fit(config, resume=True, runs_table=default_runs_table())
+    assert default_runs_table().get(str(out.resolve())).status == "finished"
+
+
+def _runs_table_unwritable(monkeypatch):
+    """Every write of runs.json fails as on a full disk; checkpoints still save."""
+    from mnist_desk.core import checkpoint
+
+    real = checkpoint.atomic_write_bytes
+
+    def write(path, fill):
+        if Path(path).name == "runs.json":
+            raise OSError(28, "No space left on device")
+        return real(path, fill)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", write)
+
+
+def test_a_runs_table_that_cannot_be_written_is_a_warning_not_a_failure(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    _runs_table_unwritable(monkeypatch)
+    out = tmp_path / "run"
+    assert _train(mnist_root, "--out", str(out)) == 0
+    (warning,) = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith("mnist-desk train: warning: The runs list ")
+    assert "could not be updated (No space left on device)" in warning
+    assert f"the checkpoint {out / 'best.pt'} is saved." in warning
+    assert (out / "best.pt").exists() and default_runs_table().load() == ([], [])
+
+
+def test_a_runs_table_that_works_again_by_the_end_gives_no_warning(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    from mnist_desk.core import checkpoint
+
+    real, calls = checkpoint.atomic_write_bytes, []
+
+    def first_write_fails(path, fill):
+        if Path(path).name == "runs.json":
+            calls.append(path)
+            if len(calls) == 1:
+                raise OSError(28, "No space left on device")
+        return real(path, fill)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", first_write_fails)
+    assert _train(mnist_root, "--out", str(tmp_path / "run")) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert default_runs_table().load()[0][0].status == "finished"
