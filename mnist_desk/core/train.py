@@ -81,6 +81,20 @@ class TrainingDiverged(UserError):
     """The loss or the weights stopped being finite numbers."""
 
 
+class TrainingOutOfMemory(UserError):
+    """A batch did not fit in memory: the person can choose a smaller one."""
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed to allocate (a CPU allocation fails as a plain RuntimeError)."""
+    if isinstance(exc, MemoryError | torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )
+
+
 @dataclass
 class Progress:
     """One report from the engine: ``kind`` is "start", "batch" or "epoch".
@@ -750,6 +764,14 @@ def fit(
         with run_folder_lock(out_dir):
             result = _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
         return result
+    except (MemoryError, RuntimeError) as exc:  # only allocation failures; others are bugs
+        if not _out_of_memory(exc):
+            raise
+        where = "the GPU" if isinstance(exc, torch.OutOfMemoryError) else "memory"
+        raise TrainingOutOfMemory(
+            f"A batch of {config.batch_size:,} digits did not fit in {where}; "
+            "choose a smaller batch size (or a smaller model)."
+        ) from None
     finally:  # after the lock: its file was the last one inside
         ended_early = result is None or result.cancelled  # failed, Ctrl+C or cancelled
         if ended_early and _nothing_to_keep(out_dir, resume):

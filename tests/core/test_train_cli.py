@@ -244,3 +244,152 @@ def test_a_runs_table_that_works_again_by_the_end_gives_no_warning(
     assert _train(mnist_root, "--out", str(tmp_path / "run")) == 0
     assert "warning" not in capsys.readouterr().err
     assert default_runs_table().load()[0][0].status == "finished"
+
+
+# ----- hostile probing: every case ends in one line and loses nothing ----------------------
+def test_a_batch_too_large_for_memory_is_one_line_and_leaves_nothing(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    from mnist_desk.core import train
+
+    def no_memory(*_args, **_kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 1505280000 bytes."
+        )
+
+    monkeypatch.setattr(train, "_step", no_memory)
+    out = tmp_path / "run"
+    assert _train(mnist_root, "--batch-size", "1000000000", "--out", str(out)) == 2
+    line = _one_line(capsys)
+    assert "A batch of 1,000,000,000 digits did not fit in memory" in line
+    assert not out.exists() and default_runs_table().load() == ([], [])
+
+
+def test_a_bug_that_is_not_about_memory_still_raises(tmp_path, mnist_root, monkeypatch):
+    from mnist_desk.core import train
+
+    def bug(*_args, **_kwargs):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    monkeypatch.setattr(train, "_step", bug)
+    with pytest.raises(RuntimeError, match="shapes"):
+        _train(mnist_root, "--out", str(tmp_path / "run"))
+
+
+def _cancelled_after_one_epoch(tmp_path, mnist_root, monkeypatch, capsys) -> Path:
+    """Ctrl+C while the second epoch is being scored: `train` exits 130 with one line."""
+    from mnist_desk.core import train
+
+    real, calls = train.evaluate_epoch, []
+
+    def interrupted_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate_epoch", interrupted_on_the_second)
+    out = tmp_path / "run"
+    assert _train(mnist_root, "--epochs", "3", "--out", str(out)) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "Interrupted."
+    monkeypatch.setattr(train, "evaluate_epoch", real)
+    return out
+
+
+def test_ctrl_c_in_the_middle_keeps_the_first_epoch_and_the_run_resumes(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    out = _cancelled_after_one_epoch(tmp_path, mnist_root, monkeypatch, capsys)
+    (record,) = default_runs_table().load()[0]
+    assert (record.status, record.epochs_done, record.epochs) == ("cancelled", 1, 3)
+    assert (out / "best.pt").exists() and (out / "last.pt").exists()
+    assert main(["train", "--resume", str(out)]) == 0
+    (record,) = default_runs_table().load()[0]
+    assert (record.status, record.epochs_done) == ("finished", 3)
+
+
+def test_a_resume_whose_runs_row_is_missing_lists_the_run_again(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    out = _cancelled_after_one_epoch(tmp_path, mnist_root, monkeypatch, capsys)
+    default_runs_table().remove(str(out.resolve()))
+    assert main(["train", "--resume", str(out)]) == 0
+    (record,) = default_runs_table().load()[0]
+    assert (record.out, record.status, record.epochs_done) == (str(out.resolve()), "finished", 3)
+
+
+@pytest.mark.parametrize("cut", [0, 1000])
+def test_a_truncated_last_pt_is_one_line_and_the_run_stays_as_it_was(
+    tmp_path, capsys, mnist_root, monkeypatch, cut
+):
+    """Through the CLI and through ``fit`` (the Train tab's Resume): the row is not touched."""
+    from mnist_desk.core.checkpoint import CheckpointError
+    from mnist_desk.core.train import fit
+
+    out = _cancelled_after_one_epoch(tmp_path, mnist_root, monkeypatch, capsys)
+    last = out / "last.pt"
+    last.write_bytes(last.read_bytes()[:cut])
+    best = (out / "best.pt").read_bytes()
+    assert main(["train", "--resume", str(out)]) == 2
+    assert "last.pt" in _one_line(capsys)
+    (record,) = default_runs_table().load()[0]
+    with pytest.raises(CheckpointError):
+        fit(TrainConfig.from_dict(record.config), resume=True, runs_table=default_runs_table())
+    assert default_runs_table().load()[0][0].status == "cancelled"  # still offered for Resume
+    assert (out / "best.pt").read_bytes() == best
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_a_run_folder_that_is_a_file_or_a_pipe_is_one_line(tmp_path, capsys, mnist_root, kind):
+    import os
+
+    path = tmp_path / "run"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text("mine")
+    assert _train(mnist_root, "--out", str(path)) == 2
+    assert str(path) in _one_line(capsys)
+    assert main(["train", "--resume", str(path)]) == 2
+    assert "is not a run folder" in _one_line(capsys)
+    assert path.is_fifo() if kind == "fifo" else path.read_text() == "mine"
+    assert default_runs_table().load() == ([], [])
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_second_train_into_a_folder_in_use_is_refused(
+    tmp_path, capsys, mnist_root, monkeypatch, resume
+):
+    """Another live process holds the folder's lock (a first run still loading its data, so
+    no run file yet; or a resume): refused in one line, nothing changed."""
+    import subprocess
+    import sys
+
+    from mnist_desk.core.runs import LOCK_NAME
+
+    if resume:
+        out = _cancelled_after_one_epoch(tmp_path, mnist_root, monkeypatch, capsys)
+    else:
+        out = tmp_path / "fresh"
+        out.mkdir()
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    rows = default_runs_table().path.read_bytes() if resume else None
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / LOCK_NAME).write_text(str(other.pid))
+        code = (
+            main(["train", "--resume", str(out)])
+            if resume
+            else _train(mnist_root, "--out", str(out))
+        )
+        assert code == 2
+        assert f"Another training run (process {other.pid}) is writing to" in _one_line(capsys)
+    finally:
+        other.kill()
+        other.wait()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != LOCK_NAME} == files
+    if resume:
+        assert default_runs_table().path.read_bytes() == rows
+    else:
+        assert default_runs_table().load() == ([], [])
