@@ -43,9 +43,7 @@ EXCLUDED_MODULES = [
     "matplotlib",
     "IPython",
     "torchvision",  # MNIST is read by mnist_desk.core.idx in the bundle
-    "onnx",
-    "onnxruntime",
-    "onnxscript",
+    "onnxscript",  # only `mnist-desk export` (the dynamo exporter) needs it
     "triton",
     "pytest",
     "hypothesis",

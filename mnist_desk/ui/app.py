@@ -88,16 +88,19 @@ def _arm_self_test(app, window, shown_s: float) -> None:
     class SelfTest(QObject):
         """Lives in the GUI thread, so the workers' signals reach it queued."""
 
+        engine = "?"
+
         @Slot(dict)
-        def on_ready(self, _info) -> None:
+        def on_ready(self, info) -> None:
+            self.engine = info.get("engine", "?")  # a bundle's smoke test checks it
             window.pad.canvas.set_strokes(our_digit(7, "plain")[0])
 
         @Slot(int, object, object, object)
         def on_result(self, _request_id, probs, _image, _saliency) -> None:
             digit = int(probs.argmax())
             print(
-                f"self-test: read {digit} ({probs[digit]:.1%}); window shown after "
-                f"{shown_s:.2f}s, first prediction after {time.perf_counter() - STARTED:.2f}s",
+                f"self-test: read {digit} ({probs[digit]:.1%}) with {self.engine}; window shown "
+                f"after {shown_s:.2f}s, first prediction after {time.perf_counter() - STARTED:.2f}s",
                 flush=True,
             )
             app.exit(0 if digit == 7 else 1)
