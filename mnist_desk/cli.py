@@ -355,6 +355,8 @@ def cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()  # so an error message starts on a line of its own
+    if result.runs_table_problem:  # the run itself is fine: a warning, not a failure
+        print(f"mnist-desk train: warning: {result.runs_table_problem}", file=sys.stderr)
     best = result.best_metrics
     if result.best_path:
         print(

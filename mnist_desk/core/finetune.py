@@ -10,7 +10,6 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from mnist_desk.core.files import atomic_write_bytes
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.core.predict import Predictor
 from mnist_desk.core.runs import RunsTable
-from mnist_desk.core.train import FitResult, fit
+from mnist_desk.core.train import FitResult, fit, table_write_problem
 
 EVAL_BATCH = 500
 
@@ -71,11 +70,15 @@ def _record_source(
 ) -> None:
     """Name the extra digits by what they are, not by a temporary file that is gone."""
     if runs_table is not None:
-        with suppress(OSError, UserError):  # as fit: a table it cannot write stops nothing
+        try:  # as fit: a table it cannot write stops nothing, but the person is told
             record = runs_table.get(str(out_dir.resolve()))
             if record is not None:
                 record.config["extra_train"] = label
                 runs_table.upsert(record)
+        except (OSError, UserError) as exc:
+            if not result.runs_table_problem:
+                kept = f"the checkpoint {result.best_path} is saved"
+                result.runs_table_problem = f"{table_write_problem(runs_table, exc)}; {kept}."
     if result.best_path is not None and Path(result.best_path).exists():
         checkpoint = load_checkpoint(result.best_path)
         checkpoint.train_config["extra_train"] = label

@@ -208,7 +208,8 @@ def penultimate_features(features: torch.Tensor | np.ndarray) -> np.ndarray:
     """(N, D) or (1, D) → unit-length float32 rows, D capped by a fixed projection."""
     if isinstance(features, torch.Tensor):
         features = features.detach().float().cpu().numpy()
-    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    f = np.asarray(features, np.float32)
+    f = f.reshape(f.shape[0], int(np.prod(f.shape[1:])))  # not -1: that fails on 0 rows
     if f.shape[1] > FEATURE_DIM_CAP:
         f = f @ _projection(f.shape[1]).numpy()
     return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
@@ -218,7 +219,7 @@ def probabilities_and_features(predictor: Predictor, image28: np.ndarray):
     """``predictor.all_probabilities`` of one drawing, and its penultimate features as well
     (for the Network tab's neighbours), from the same single forward pass; features None
     for a model without a Linear layer to read them from."""
-    if predictor.onnx is not None and predictor.onnx.has_features:
+    if predictor.onnx is not None and predictor.onnx.has_features and np.shape(image28) == (28, 28):
         logits, features = predictor.onnx.run(np.asarray(image28, np.float32)[None])
         return softmax_rows(predictor.calibrate(logits))[0], penultimate_features(features)[0]
     try:

@@ -103,9 +103,7 @@ class PredictorCache:
         stamp = os.stat(real).st_mtime
         hit = self._items.get(real)
         if hit is None or hit[0] != stamp:
-            predictor = Predictor.from_path(real)
-            predictor.use_onnxruntime()  # its compare row is one plain pass per drawing
-            hit = (stamp, predictor)
+            hit = (stamp, Predictor.from_path(real))
         self._items.pop(real, None)
         self._items[real] = hit  # most recently used last
         while len(self._items) > self.KEEP:
@@ -240,11 +238,13 @@ class NetworkSession:
         """One model's reading (on either thread); ``inspected``: the active model's row is
         filled from the inspection afterwards."""
         try:
-            predictor = self.predictors.get(path)
-            probs = None
-            if str(predictor.checkpoint.path) == active_path:
-                predictor = active
-                probs = _ACTIVE if inspected else None
+            if _same_path(path, active_path):  # not loaded a second time
+                predictor, probs = active, (_ACTIVE if inspected else None)
+            else:
+                predictor, probs = self.predictors.get(path), None
+                # One plain pass per drawing: onnxruntime, exported on the row's first use
+                # (timeline epochs are only inspected, with PyTorch, and are not exported).
+                predictor.use_onnxruntime()
             if probs is None:
                 key = ("compare", predictor)
                 if key not in self._known:
@@ -289,6 +289,19 @@ class NetworkSession:
             split = load_split(resolve_data_root(self.data_root), train=True, download=False)
             self._train_images = split.images.numpy()
         return self._train_images
+
+
+def _same_path(path: str, active_path: str) -> bool:
+    """Whether a compare row's checkpoint ("" for the shipped one) is the active model's."""
+    from mnist_desk.paths import default_checkpoint_path
+
+    if not active_path:
+        return False
+    real = str(path or default_checkpoint_path())
+    try:
+        return real == active_path or os.path.samefile(real, active_path)
+    except OSError:
+        return False
 
 
 class _Shared:

@@ -41,13 +41,16 @@ class Predictor:
         self.temperature = float(self.calibration.get("temperature", 1.0))
         self.num_classes = int(checkpoint.model_args.get("num_classes", DIGITS))
         self.onnx = None  # a core.onnx_reader.OnnxReader once use_onnxruntime() found one
+        self._onnx_tried = False
 
     def use_onnxruntime(self) -> bool:
         """Read through onnxruntime from now on (the live pad's worker asks for it); False
-        when it is not installed or does not compute what PyTorch computes."""
+        when it is not installed or does not compute what PyTorch computes. Tried once: a
+        model that cannot be exported is not exported again at every call."""
         from mnist_desk.core.onnx_reader import build_reader
 
-        if self.device.type == "cpu" and self.onnx is None:
+        if self.device.type == "cpu" and not self._onnx_tried:
+            self._onnx_tried = True
             self.onnx = build_reader(self.model, float(self.mean), float(self.std))
         return self.onnx is not None
 
@@ -83,7 +86,7 @@ class Predictor:
     def all_probabilities(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (C,) or (N, C), C = 10 or 11."""
         array = np.asarray(images, dtype=np.float32)
-        if self.onnx is not None:
+        if self.onnx is not None and array.shape[-2:] == (28, 28):  # the exported shape
             # numpy after the pass too: a torch op on ten numbers costs more than the
             # whole onnxruntime pass when it follows a pause (core.onnx_reader)
             logits = self.onnx.run(array[None] if array.ndim == 2 else array)[0]

@@ -73,6 +73,30 @@ def starting_record(config: Any, previous: RunRecord | None = None) -> RunRecord
     return record
 
 
+FINE_TUNE_NO_RESUME = (
+    "A fine-tune cannot be resumed (the copy of your digits it trained on was a one-off and is "
+    "gone): use its best checkpoint, or start a new fine-tune."
+)
+
+
+def resume_refusal(config: dict) -> str:
+    """Why the run with these saved settings cannot go on ("" when it can): the extra digits
+    it trained on are gone. A fine-tune's always are (a temporary copy of the person's digits;
+    the runs table and best.pt name them, not the file), so the CLI and the Train tab both
+    refuse it here, before its row could be marked "failed"."""
+    extra = config.get("extra_train")
+    if not extra:
+        return ""
+    if isinstance(extra, str) and is_regular_file(Path(extra)):
+        return ""
+    if config.get("init_from") or not isinstance(extra, str):
+        return FINE_TUNE_NO_RESUME
+    return (
+        f"This run trained on extra digits from {extra}, which is no longer there, so it "
+        "cannot be resumed; start a new run instead."
+    )
+
+
 def _check_record(raw: Any) -> RunRecord:
     """Build a record from one JSON entry or raise ``ValueError`` saying what is wrong."""
     if not isinstance(raw, dict):

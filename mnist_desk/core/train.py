@@ -66,6 +66,7 @@ from mnist_desk.core.runs import (
     folders_to_make,
     holds_run,
     remove_empty_folders,
+    resume_refusal,
     run_folder_lock,
     run_key,
     starting_record,
@@ -78,6 +79,20 @@ EPOCHS_DIR = "epochs"
 
 class TrainingDiverged(UserError):
     """The loss or the weights stopped being finite numbers."""
+
+
+class TrainingOutOfMemory(UserError):
+    """A batch did not fit in memory: the person can choose a smaller one."""
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed to allocate (a CPU allocation fails as a plain RuntimeError)."""
+    if isinstance(exc, MemoryError | torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )
 
 
 @dataclass
@@ -144,6 +159,9 @@ class FitResult:
     device: str
     seconds: float
     best_metrics: dict[str, float]
+    # One sentence when the runs table could not be updated at the end (the run is kept):
+    # the caller shows it, since the run may then be missing from the runs list.
+    runs_table_problem: str = ""
 
 
 def _check(should_stop: Callable[[], bool] | None, what: str) -> None:
@@ -302,13 +320,14 @@ def build(
     data: MnistData | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = False,
+    saved: tuple[Checkpoint, dict[str, Any]] | None = None,
 ) -> TrainingRun:
-    """Seed, load data, make model, optimizer and schedule; restore ``last.pt`` on resume."""
+    """Seed, load data, make model, optimizer and schedule; restore ``last.pt`` on resume
+    (``saved``: what ``read_resume_point`` returned, when the caller read it already)."""
     generator = seed_everything(config.seed)
     device = select_device(config.device)
-    saved = _read_last(Path(config.out)) if resume else None
-    if saved is not None:
-        _check_resumable(saved[1]["train_config"], saved[1]["resume"]["epoch"], config)
+    if resume and saved is None:
+        saved = read_resume_point(config)
     if data is None:
         data = _load_data(config, should_stop)
     train_split = data.train
@@ -602,7 +621,17 @@ def _resume_state_problem(state: dict[str, Any]) -> str:
     return ""
 
 
+def read_resume_point(config: TrainConfig) -> tuple[Checkpoint, dict[str, Any]]:
+    """``last.pt`` of the run in ``config.out``, checked: it can go on as ``config`` asks."""
+    saved = _read_last(Path(config.out))
+    _check_resumable(saved[1]["train_config"], saved[1]["resume"]["epoch"], config)
+    return saved
+
+
 def _check_resumable(saved_config: dict, done: int, config: TrainConfig) -> None:
+    refusal = resume_refusal(saved_config)
+    if refusal:
+        raise RunFolderError(refusal)
     if done >= config.epochs:
         raise RunFolderError(
             f"The run in {config.out} already finished its {done} "
@@ -658,10 +687,12 @@ def resume_config(run_dir: str | Path, **changes: Any) -> TrainConfig:
 # ----- the whole run -----------------------------------------------------------------------
 class _RunRecorder:
     """Keeps the run's row in the runs table current; a table it cannot write never stops
-    the training (the run folder itself is the record that matters)."""
+    the training (the run folder itself is the record that matters), but ``problem`` keeps
+    why the latest write failed, so the person can be told their runs list is stale."""
 
     def __init__(self, table: RunsTable | None, config: TrainConfig, resume: bool) -> None:
         self.table = table
+        self.problem = ""
         previous = table.get(run_key(config.out)) if table is not None and resume else None
         self.record = starting_record(config, previous)
         self._write()
@@ -684,8 +715,30 @@ class _RunRecorder:
     def _write(self) -> None:
         if self.table is None:
             return
-        with contextlib.suppress(OSError, UserError):
+        try:
             self.table.upsert(self.record)
+            self.problem = ""  # a later write that works repairs the row
+        except (OSError, UserError) as exc:
+            self.problem = table_write_problem(self.table, exc)
+
+    def tell(self, result: FitResult) -> FitResult:
+        """Put the table's problem, if the last write failed, on the result with what holds."""
+        if self.problem:
+            kept = (
+                f"the checkpoint {result.best_path} is saved"
+                if result.best_path
+                else f"the run folder {self.record.out} is kept"
+            )
+            result.runs_table_problem = f"{self.problem}; {kept}."
+        return result
+
+
+def table_write_problem(table: RunsTable, exc: BaseException) -> str:
+    """Half a sentence: which runs table could not be written, and why."""
+    reason = getattr(exc, "strerror", None) or str(exc).rstrip(".") or type(exc).__name__
+    return (
+        f"The runs list {table.path} could not be updated ({reason}), so it may not show this run"
+    )
 
 
 def fit(
@@ -711,6 +764,14 @@ def fit(
         with run_folder_lock(out_dir):
             result = _fit_locked(config, on_progress, should_stop, data, resume, runs_table)
         return result
+    except (MemoryError, RuntimeError) as exc:  # only allocation failures; others are bugs
+        if not _out_of_memory(exc):
+            raise
+        where = "the GPU" if isinstance(exc, torch.OutOfMemoryError) else "memory"
+        raise TrainingOutOfMemory(
+            f"A batch of {config.batch_size:,} digits did not fit in {where}; "
+            "choose a smaller batch size (or a smaller model)."
+        ) from None
     finally:  # after the lock: its file was the last one inside
         ended_early = result is None or result.cancelled  # failed, Ctrl+C or cancelled
         if ended_early and _nothing_to_keep(out_dir, resume):
@@ -730,11 +791,13 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
         raise RunFolderError(
             f"{out_dir} already holds a training run; resume it or choose another folder."
         )
+    # A run that cannot go on is refused before its row is touched: it keeps its status.
+    saved = read_resume_point(config) if resume else None
     recorder = _RunRecorder(runs_table, config, resume)
     there = {p for p in (out_dir / EPOCHS_DIR, out_dir / EPOCHS_DIR / "epoch_000.pt") if p.exists()}
     run, cancelled = None, False
     try:
-        run = build(config, data, should_stop, resume)
+        run = build(config, data, should_stop, resume, saved)
         recorder.update(run)  # a resumed run shows its epochs so far
         report(
             Progress(
@@ -765,7 +828,7 @@ def _fit_locked(config, on_progress, should_stop, data, resume, runs_table) -> F
         raise
     result = _finish(run, config, cancelled, started)
     recorder.update(run, "cancelled" if cancelled else "finished")
-    return result
+    return recorder.tell(result)
 
 
 def _leave_nothing(recorder: _RunRecorder, config: TrainConfig, there: set[Path]) -> None:

@@ -40,6 +40,7 @@ from mnist_desk.core.runs import (
     RunRecord,
     default_runs_table,
     load_history,
+    resume_refusal,
     run_key,
     starting_record,
 )
@@ -113,16 +114,6 @@ def data_problem(folder: str, field: str = "the Data field above") -> str:
 RESUME_TIP = "Continue the selected cancelled run where it stopped."
 
 
-FINE_TUNE_NO_RESUME = (
-    "A cancelled fine-tune cannot be resumed (your digits it trained on were a one-off "
-    "copy): use its best checkpoint, or start a new fine-tune."
-)
-
-
-def _is_fine_tune(record: RunRecord) -> bool:
-    return bool((record.config or {}).get("extra_train"))
-
-
 NOTHING_TO_RESUME = (
     "This run was cancelled before its first epoch ended: there is nothing to resume, start "
     "a new run instead."
@@ -131,11 +122,12 @@ NOTHING_TO_RESUME = (
 
 def _resume_tip(record: RunRecord | None) -> str:
     """What Resume does, or why a cancelled run cannot go on: one cancelled before its first
-    epoch has no last.pt (resuming could only fail and mark it "failed"), and a fine-tune's
-    copy of the person's digits it trained on is gone."""
+    epoch has no last.pt (resuming could only fail and mark it "failed"), and core's
+    ``resume_refusal`` (also the CLI's) refuses a fine-tune: its copy of the digits is gone."""
     if record is not None and record.status == "cancelled":
-        if _is_fine_tune(record):
-            return FINE_TUNE_NO_RESUME
+        refusal = resume_refusal(record.config or {})
+        if refusal:
+            return refusal
         if record.epochs_done <= 0:
             return NOTHING_TO_RESUME
     return RESUME_TIP
@@ -716,6 +708,9 @@ class TrainTab(QWidget):
             self.checkpoint_ready.emit(str(result.best_path), dict(result.best_metrics))
         else:
             self.log.appendPlainText("Run cancelled before the first epoch ended: no checkpoint.")
+        if result.runs_table_problem:  # the run is kept, but the list above may not show it
+            self._show_error(result.runs_table_problem)
+            self.log.appendPlainText(result.runs_table_problem)
         cancelled = payload.cancelled  # a fine-tune's report, or the run's own result
         self.speed_label.setText("Cancelled" if cancelled else "Finished")
         self.run_ended.emit(True)

@@ -294,3 +294,37 @@ def test_a_model_without_a_linear_layer_still_gets_its_answer(seven):
     probs, features = probabilities_and_features(predictor, seven)
     assert features is None and probs.shape == (10,)
     np.testing.assert_array_equal(probs, predictor.all_probabilities(seven))
+
+
+def test_active_model_is_not_loaded_twice_and_only_compared_models_are_exported(
+    tmp_path, shipped_checkpoint, seven, monkeypatch
+):
+    """The active model's compare row is its inspection; a compared model reads through
+    onnxruntime (one plain pass per drawing); a timeline epoch is only inspected, so it is
+    not exported (90 ms per epoch on the slider)."""
+    pytest.importorskip("onnxruntime")
+    from mnist_desk.core.network import NetworkSession
+
+    best = save_tiny_run(tmp_path / "run", epochs=1)
+    snapshot = sorted((tmp_path / "run" / "epochs").glob("epoch_*.pt"))[0]
+    loaded = []
+    real_from_path = Predictor.from_path.__func__
+    monkeypatch.setattr(
+        Predictor,
+        "from_path",
+        classmethod(
+            lambda cls, path, *a: loaded.append(str(path)) or real_from_path(cls, path, *a)
+        ),
+    )
+    active = Predictor.from_path(shipped_checkpoint)
+    loaded.clear()
+    session = NetworkSession()
+    session.update({"compare": [("Shipped", ""), ("Tiny", str(best))]})
+    view = session.view(active, seven)
+    assert loaded == [str(best)]  # the shipped row is the active model's own
+    assert view.compare[0].probabilities is view.inspection.probabilities
+    assert session.predictors.get(str(best)).onnx is not None
+    session.update({"timeline": str(snapshot), "timeline_label": "epoch_000"})
+    session.view(active, seven)
+    epoch = session.predictors.get(str(snapshot))
+    assert epoch.onnx is None and not epoch._onnx_tried

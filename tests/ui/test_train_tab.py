@@ -470,3 +470,34 @@ def test_a_fine_tune_cancelled_in_its_first_epoch_leaves_no_row(qtbot, make_wind
     assert tab.table.rowCount() == 0 and default_runs_table().load() == ([], [])
     assert [p.name for p in runs_dir().iterdir()] == ["runs.json"]  # no half-made folder
     assert tab.start_button.isEnabled() and tab.speed_label.text() == "Cancelled"
+
+
+def test_a_runs_list_that_cannot_be_written_is_said_in_the_window(
+    qtbot, make_window, mnist_root, monkeypatch
+):
+    """The run is kept, but the table may not show it: the person is told, with where it is."""
+    from pathlib import Path
+
+    from mnist_desk.core import checkpoint
+
+    real = checkpoint.atomic_write_bytes
+
+    def disk_full_for_runs_json(path, fill):
+        if Path(path).name == "runs.json":
+            raise OSError(28, "No space left on device")
+        return real(path, fill)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", disk_full_for_runs_json)
+    tab = _cnn_form(make_window(), mnist_root, epochs=1, train_subset=300)
+    tab.fields["model"].setCurrentText("mlp")
+    tab.fields["test_subset"].setValue(100)
+    with qtbot.waitSignal(tab.run_ended, timeout=120000) as ended:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert ended.args == [True] and tab.speed_label.text() == "Finished"
+    best = tab.last_result.best_path
+    assert best is not None and best.exists()
+    shown = tab.error_label.text().replace("\u200b", "")  # break points let paths wrap
+    assert tab.error_label.isVisible()
+    assert "could not be updated (No space left on device)" in shown
+    assert f"the checkpoint {best} is saved." in shown
+    assert "could not be updated" in tab.log.toPlainText()
