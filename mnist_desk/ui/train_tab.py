@@ -271,7 +271,7 @@ class TrainTab(QWidget):
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setMaximumWidth(380)
-        scroll = QScrollArea()
+        self.form_scroll = scroll = QScrollArea()
         scroll.setWidget(left_widget)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -295,7 +295,10 @@ class TrainTab(QWidget):
         self.loss_plot = CurvesPlot("loss")
         self.acc_plot = CurvesPlot("accuracy")
         self.export_button = export_button = QPushButton("Export curves as PNG…")
-        export_button.setToolTip("Save the loss and accuracy charts as a PNG image.")
+        export_button.setToolTip(
+            "Save the loss and accuracy charts as a PNG image (once a run has drawn them)."
+        )
+        export_button.setEnabled(False)  # nothing to export before a run has curves
         export_button.clicked.connect(self._export_curves)
         self.plots_widget = QWidget()
         plots = QGridLayout(self.plots_widget)
@@ -558,8 +561,7 @@ class TrainTab(QWidget):
             return False
         self.last_error = ""
         self._show_error("")
-        self.loss_plot.clear_data()
-        self.acc_plot.clear_data()
+        self._clear_curves()
         # While the run loads and trains its first epoch, the charts say what is coming.
         self.loss_plot.show_empty("The loss appears after the first batches.")
         self.acc_plot.show_empty("Accuracies appear as each epoch ends.")
@@ -568,9 +570,12 @@ class TrainTab(QWidget):
         self._smoothed_loss = None
         self._config = config
         self._kind = kind
+        self.cancel_button.setEnabled(True)
+        _hand_focus(
+            self.cancel_button, (self.start_button, self.fine_tune_button, self.resume_button)
+        )
         for button in (self.start_button, self.fine_tune_button, self.resume_button):
             button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
         # The job's first phase (MNIST into memory, model built; for a fine-tune also the
         # "before" scores) takes seconds with no batch to report: say so instead of "Idle".
         if kind == "fine-tune":
@@ -621,6 +626,7 @@ class TrainTab(QWidget):
         self.job = None
         self.start_button.setEnabled(True)
         self.fine_tune_button.setEnabled(True)
+        _hand_focus(self.start_button, (self.cancel_button,))
         self.cancel_button.setEnabled(False)
         self._update_buttons()  # keep the finished run's live curves on screen
 
@@ -667,6 +673,15 @@ class TrainTab(QWidget):
             if f"{split}_loss" in m and "epoch" in m:
                 self.loss_plot.append(split, m["epoch"], m[f"{split}_loss"])
                 self.acc_plot.append(split, m["epoch"], m[f"{split}_acc"])
+        self._sync_export_button()
+
+    def _clear_curves(self) -> None:
+        self.loss_plot.clear_data()
+        self.acc_plot.clear_data()
+        self._sync_export_button()
+
+    def _sync_export_button(self) -> None:
+        self.export_button.setEnabled(bool(self.loss_plot.data))
 
     def _describe_fine_tune(self, report) -> None:
         def pct(value):
@@ -768,8 +783,7 @@ class TrainTab(QWidget):
         """A selected run: its buttons, and its curves (unless a live run is being drawn)."""
         record = self._update_buttons()
         if record is not None and not self.running:
-            self.loss_plot.clear_data()
-            self.acc_plot.clear_data()
+            self._clear_curves()
             for metrics in load_history(record.out):
                 self._plot_epoch(metrics)
 
@@ -897,3 +911,13 @@ def _sort_number(value: float | None) -> float:
 def _short_time(created: str) -> str:
     """ "2026-11-26 02:58:59" → "11-26 02:58": enough to tell runs apart, narrow."""
     return created[5:16] if len(created) >= 16 else created
+
+
+def _hand_focus(to: QWidget, leaving: tuple[QWidget, ...]) -> None:
+    """Give the keyboard focus to ``to`` before the focused button in ``leaving`` is turned off.
+
+    Left to Qt, the focus would move to the next widget in the tab chain, and the scroll area
+    around the form scrolls to show it: the form jumped by a line at every Start and end of run.
+    """
+    if any(widget.hasFocus() for widget in leaving):
+        to.setFocus(Qt.FocusReason.OtherFocusReason)

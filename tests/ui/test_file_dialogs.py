@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QPushButton, QToolBar
 
 from tests.ui.conftest import draw_digit
+from tests.ui.test_train_tab import _click_row, _fake_run
 
 
 @pytest.fixture
@@ -50,17 +51,26 @@ def _first_export(qtbot, window, tab, button, dialogs, pictures: Path) -> None:
     assert len(dialogs.starts) == 1 and Path(dialogs.starts[0]).parent == pictures
 
 
+def _select_a_run(qtbot, window, checkpoint) -> None:
+    """Curves to export: a finished run, selected in the Train tab with a click."""
+    _fake_run("earlier", checkpoint, 0.9)
+    window.tabs.setCurrentWidget(window.train_tab)
+    window.train_tab.refresh_table()
+    _click_row(qtbot, window.train_tab.table, 0)
+
+
 def _tool_button(window, action):
     return window.findChild(QToolBar, "drawing_toolbar").widgetForAction(action)
 
 
 def test_exports_start_in_pictures_then_in_the_folder_used_last(
-    qtbot, make_window, person, tmp_path, monkeypatch, mnist_root
+    qtbot, make_window, person, tmp_path, monkeypatch, mnist_root, shipped_checkpoint
 ):
     chosen = tmp_path / "my exports"
     chosen.mkdir()
     dialogs = FakeDialogs(monkeypatch, chosen / "curves.png")
     window = make_window()
+    _select_a_run(qtbot, window, shipped_checkpoint)
     export = _button(window.train_tab, "Export curves")
     _first_export(qtbot, window, window.train_tab, export, dialogs, person / "Pictures")
     assert (chosen / "curves.png").is_file()  # the export itself still happens
@@ -92,13 +102,13 @@ def test_exports_start_in_pictures_then_in_the_folder_used_last(
 
 @pytest.mark.parametrize("missing", [("Pictures",), ("Pictures", "Documents")])
 def test_the_first_export_falls_back_to_documents_then_home(
-    qtbot, make_window, person, monkeypatch, missing
+    qtbot, make_window, person, monkeypatch, missing, shipped_checkpoint
 ):
     for name in missing:
         (person / name).rmdir()
     dialogs = FakeDialogs(monkeypatch, None)
     window = make_window()
-    window.tabs.setCurrentWidget(window.train_tab)
+    _select_a_run(qtbot, window, shipped_checkpoint)
     qtbot.mouseClick(_button(window.train_tab, "Export curves"), Qt.MouseButton.LeftButton)
     folder = person if "Documents" in missing else person / "Documents"
     assert dialogs.starts == [str(folder / "curves.png")]

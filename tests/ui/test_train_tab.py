@@ -186,9 +186,10 @@ def test_selecting_a_run_shows_its_curves_and_enables_use(qtbot, make_window, sh
     tab = window.train_tab
     window.tabs.setCurrentWidget(tab)
     assert tab.table.rowCount() == 2 and not tab.use_button.isEnabled()
+    assert not tab.export_button.isEnabled()  # no curves yet: nothing to export
     row = next(r for r in range(2) if tab.table.item(r, 0).text() == "second")
     _click_row(qtbot, tab.table, row)
-    assert tab.use_button.isEnabled()
+    assert tab.use_button.isEnabled() and tab.export_button.isEnabled()
     xs, ys = tab.acc_plot.data["test"]
     assert list(xs) == [1, 2, 3] and abs(ys[-1] - (0.8 - 0.05 / 3)) < 1e-9
     qtbot.mouseClick(tab.use_button, Qt.MouseButton.LeftButton)
@@ -501,3 +502,21 @@ def test_a_runs_list_that_cannot_be_written_is_said_in_the_window(
     assert "could not be updated (No space left on device)" in shown
     assert f"the checkpoint {best} is saved." in shown
     assert "could not be updated" in tab.log.toPlainText()
+
+
+def test_the_form_stays_where_it_was_when_a_run_starts_and_ends(qtbot, make_window, mnist_root):
+    """Start turns itself off while it has the focus: the focus goes to Cancel (and back to
+    Start at the end) without the scroll area scrolling the form to another widget."""
+    window = make_window()
+    window.resize(900, 560)  # the form needs its scroll bar
+    tab = _cnn_form(window, mnist_root, epochs=1, train_subset=300)
+    tab.fields["model"].setCurrentText("mlp")
+    tab.fields["test_subset"].setValue(100)
+    bar = tab.form_scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    tab.form_scroll.ensureWidgetVisible(tab.start_button, 0, 0)
+    where = bar.value()
+    with qtbot.waitSignal(tab.run_ended, timeout=120000):
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+        assert tab.cancel_button.hasFocus() and bar.value() == where
+    assert tab.start_button.hasFocus() and bar.value() == where
