@@ -24,7 +24,7 @@ from mnist_desk.core.files import atomic_write_bytes
 from mnist_desk.core.my_digits import MyDigitStore
 from mnist_desk.core.predict import Predictor
 from mnist_desk.core.runs import RunsTable
-from mnist_desk.core.train import FitResult, fit, table_write_problem
+from mnist_desk.core.train import FitResult, fit, runs_table_warning, table_write_problem
 
 EVAL_BATCH = 500
 
@@ -77,8 +77,8 @@ def _record_source(
                 runs_table.upsert(record)
         except (OSError, UserError) as exc:
             if not result.runs_table_problem:
-                kept = f"the checkpoint {result.best_path} is saved"
-                result.runs_table_problem = f"{table_write_problem(runs_table, exc)}; {kept}."
+                problem = table_write_problem(runs_table, exc)
+                result.runs_table_problem = runs_table_warning(problem, result, out_dir)
     if result.best_path is not None and Path(result.best_path).exists():
         checkpoint = load_checkpoint(result.best_path)
         checkpoint.train_config["extra_train"] = label

@@ -724,12 +724,7 @@ class _RunRecorder:
     def tell(self, result: FitResult) -> FitResult:
         """Put the table's problem, if the last write failed, on the result with what holds."""
         if self.problem:
-            kept = (
-                f"the checkpoint {result.best_path} is saved"
-                if result.best_path
-                else f"the run folder {self.record.out} is kept"
-            )
-            result.runs_table_problem = f"{self.problem}; {kept}."
+            result.runs_table_problem = runs_table_warning(self.problem, result, self.record.out)
         return result
 
 
@@ -739,6 +734,17 @@ def table_write_problem(table: RunsTable, exc: BaseException) -> str:
     return (
         f"The runs list {table.path} could not be updated ({reason}), so it may not show this run"
     )
+
+
+def runs_table_warning(problem: str, result: FitResult, out: str | Path) -> str:
+    """The whole sentence for ``FitResult.runs_table_problem``: fit and fine_tune both say,
+    after what failed, what the person still has (so one missing row is not read as a lost run)."""
+    kept = (
+        f"the checkpoint {result.best_path} is saved"
+        if result.best_path
+        else f"the run folder {out} is kept"
+    )
+    return f"{problem}; {kept}."
 
 
 def fit(

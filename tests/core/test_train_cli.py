@@ -149,8 +149,9 @@ def test_ctrl_c_before_the_first_epoch_leaves_no_row_pointing_at_nothing(tmp_pat
     assert not (tmp_path / "fresh").exists() and table.load() == ([], [])
 
 
-def _fine_tuned_run(tmp_path, mnist_root) -> Path:
-    """A real, finished fine-tune on ten of "the person's" digits, listed in the runs table."""
+def _fine_tune_into(tmp_path, mnist_root):
+    """A real, finished fine-tune on ten of "the person's" digits, listed in the runs table:
+    its folder and its report."""
     from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
     from mnist_desk.core.finetune import fine_tune
     from mnist_desk.core.handwriting import our_digit
@@ -167,8 +168,12 @@ def _fine_tuned_run(tmp_path, mnist_root) -> Path:
         model="cnn", epochs=1, train_subset=200, test_subset=100, device="cpu", seed=0
     )
     config = TrainConfig(**{**config.to_dict(), "data": str(mnist_root), "out": str(out)})
-    fine_tune(str(base), store, config, holdout=0.0, runs_table=default_runs_table())
-    return out
+    report = fine_tune(str(base), store, config, holdout=0.0, runs_table=default_runs_table())
+    return out, report
+
+
+def _fine_tuned_run(tmp_path, mnist_root) -> Path:
+    return _fine_tune_into(tmp_path, mnist_root)[0]
 
 
 def test_resuming_a_fine_tune_is_refused_in_one_line_and_changes_nothing(
@@ -199,8 +204,9 @@ def test_a_refused_resume_through_fit_keeps_the_rows_status(tmp_path, mnist_root
     assert default_runs_table().get(str(out.resolve())).status == "finished"
 
 
-def _runs_table_unwritable(monkeypatch):
-    """Every write of runs.json fails as on a full disk; checkpoints still save."""
+def make_runs_table_unwritable(monkeypatch):
+    """Every write of runs.json fails as on a full disk; checkpoints still save (the CLI's
+    and the Train tab's tests share it)."""
     from mnist_desk.core import checkpoint
 
     real = checkpoint.atomic_write_bytes
@@ -216,7 +222,7 @@ def _runs_table_unwritable(monkeypatch):
 def test_a_runs_table_that_cannot_be_written_is_a_warning_not_a_failure(
     tmp_path, capsys, mnist_root, monkeypatch
 ):
-    _runs_table_unwritable(monkeypatch)
+    make_runs_table_unwritable(monkeypatch)
     out = tmp_path / "run"
     assert _train(mnist_root, "--out", str(out)) == 0
     (warning,) = capsys.readouterr().err.strip().splitlines()
@@ -224,6 +230,27 @@ def test_a_runs_table_that_cannot_be_written_is_a_warning_not_a_failure(
     assert "could not be updated (No space left on device)" in warning
     assert f"the checkpoint {out / 'best.pt'} is saved." in warning
     assert (out / "best.pt").exists() and default_runs_table().load() == ([], [])
+
+
+def test_a_fine_tunes_last_runs_table_write_that_fails_is_said(tmp_path, mnist_root, monkeypatch):
+    """The fine-tune names its digits in the table after the run; when only that write fails,
+    the result says so, with the checkpoint that holds the run (as fit does)."""
+    from mnist_desk.core.runs import RunsTable
+
+    real = RunsTable.upsert
+
+    def refuse_the_label(self, record):
+        if str(record.config.get("extra_train", "")).startswith("my digits"):
+            raise OSError(30, "Read-only file system")
+        return real(self, record)
+
+    monkeypatch.setattr(RunsTable, "upsert", refuse_the_label)
+    out, report = _fine_tune_into(tmp_path, mnist_root)
+    (record,) = default_runs_table().load()[0]
+    assert record.status == "finished"  # fit's own writes went through
+    problem = report.result.runs_table_problem
+    assert "could not be updated (Read-only file system)" in problem
+    assert problem.endswith(f"; the checkpoint {out / 'best.pt'} is saved.")
 
 
 def test_a_runs_table_that_works_again_by_the_end_gives_no_warning(
