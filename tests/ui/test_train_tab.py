@@ -477,18 +477,9 @@ def test_a_runs_list_that_cannot_be_written_is_said_in_the_window(
     qtbot, make_window, mnist_root, monkeypatch
 ):
     """The run is kept, but the table may not show it: the person is told, with where it is."""
-    from pathlib import Path
+    from tests.core.test_train_cli import make_runs_table_unwritable
 
-    from mnist_desk.core import checkpoint
-
-    real = checkpoint.atomic_write_bytes
-
-    def disk_full_for_runs_json(path, fill):
-        if Path(path).name == "runs.json":
-            raise OSError(28, "No space left on device")
-        return real(path, fill)
-
-    monkeypatch.setattr(checkpoint, "atomic_write_bytes", disk_full_for_runs_json)
+    make_runs_table_unwritable(monkeypatch)
     tab = _cnn_form(make_window(), mnist_root, epochs=1, train_subset=300)
     tab.fields["model"].setCurrentText("mlp")
     tab.fields["test_subset"].setValue(100)
