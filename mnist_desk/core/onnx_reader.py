@@ -2,10 +2,11 @@
 
 The pad reads every drawing with one image's forward pass. For such a pass PyTorch spends
 most of its time in per-operator overhead, and after the pause between two strokes it is
-slower still (cold caches): desknet takes 1.8 ms back to back and 4–5 ms after 100 ms of idle
-on a 2-core CPU, onnxruntime 0.6 and 1.2–1.5 ms with the same weights
-(``benchmarks/latency.py``). So the inference worker reads through onnxruntime, and PyTorch
-keeps everything that needs autograd or hooks (the "why" maps, the Network tab's layers).
+slower still (cold caches): desknet's forward takes 1.2 ms back to back and 3.5 ms after
+100 ms of idle on a 2-core CPU (p50), the whole reading through onnxruntime 0.3 and 1.5 ms
+with the same weights (``benchmarks/latency.py``, benchmarks/RESULTS.md, 07:16 UTC
+2026-11-26). So the inference worker reads through onnxruntime, and PyTorch keeps everything
+that needs autograd or hooks (the "why" maps, the Network tab's layers).
 
 The model is exported in memory when it is loaded (about 30 ms) and the session is used only
 if it computes what PyTorch computes on probe images; otherwise, or without onnxruntime
@@ -74,6 +75,7 @@ class OnnxReader:
 
 
 def wanted() -> bool:
+    """Whether ``MNIST_DESK_ONNXRUNTIME`` leaves onnxruntime on (benchmarks turn it off)."""
     return os.environ.get(SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
