@@ -244,13 +244,19 @@ def _logits_and_final_input(
     predictor: Predictor, final: nn.Linear, images: np.ndarray
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One forward pass: the raw logits, and what ``final`` (the last Linear) was given."""
+    return with_final_input(final, lambda: predictor.logits(images))
+
+
+def with_final_input(final: nn.Module, forward) -> tuple[torch.Tensor, torch.Tensor]:
+    """``forward()``'s result and the input ``final`` received during it (the penultimate
+    features): one pass gives both, here and in the graph core.onnx_reader exports."""
     captured: list[torch.Tensor] = []
     handle = final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
     try:
-        logits = predictor.logits(images)
+        result = forward()
     finally:
         handle.remove()
-    return logits, captured[-1]
+    return result, captured[-1]
 
 
 # ----- weights ----------------------------------------------------------------------------

@@ -48,16 +48,12 @@ class _Readout(nn.Module):
         self.model, self.mean, self.std, self.final = model, mean, std, final
 
     def forward(self, images: torch.Tensor):
+        from mnist_desk.core.inspect import with_final_input
+
         x = (images.unsqueeze(1) - self.mean) / self.std
         if self.final is None:
             return self.model(x)
-        captured: list[torch.Tensor] = []
-        handle = self.final.register_forward_pre_hook(lambda _m, inp: captured.append(inp[0]))
-        try:
-            logits = self.model(x)
-        finally:
-            handle.remove()
-        return logits, captured[-1]
+        return with_final_input(self.final, lambda: self.model(x))
 
 
 class OnnxReader:
