@@ -774,9 +774,11 @@ def fit(
         if not _out_of_memory(exc):
             raise
         where = "the GPU" if isinstance(exc, torch.OutOfMemoryError) else "memory"
+        # A resumed run keeps its batch size (resume_config), so only a new run can shrink it.
+        choose = "start a new run with a smaller one" if resume else "choose a smaller batch size"
         raise TrainingOutOfMemory(
             f"A batch of {config.batch_size:,} digits did not fit in {where}; "
-            "choose a smaller batch size (or a smaller model)."
+            f"{choose} (or a smaller model)."
         ) from None
     finally:  # after the lock: its file was the last one inside
         ended_early = result is None or result.cancelled  # failed, Ctrl+C or cancelled

@@ -293,6 +293,27 @@ def test_a_batch_too_large_for_memory_is_one_line_and_leaves_nothing(
     assert not out.exists() and default_runs_table().load() == ([], [])
 
 
+def test_a_resumed_run_out_of_memory_is_told_to_start_anew(
+    tmp_path, capsys, mnist_root, monkeypatch
+):
+    """Resuming keeps the run's batch size: "choose a smaller batch size" could not be done."""
+    from mnist_desk.core import train
+
+    out = tmp_path / "run"
+    assert _train(mnist_root, "--out", str(out)) == 0
+
+    def no_memory(*_args, **_kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(train, "_step", no_memory)
+    capsys.readouterr()
+    code = main(["train", "--resume", str(out), "--epochs", "2", "--data", str(mnist_root)])
+    assert code == 2
+    line = _one_line(capsys)
+    assert "did not fit in memory; start a new run with a smaller one" in line
+    assert "choose a smaller batch size" not in line
+
+
 def test_a_bug_that_is_not_about_memory_still_raises(tmp_path, mnist_root, monkeypatch):
     from mnist_desk.core import train
 
