@@ -424,3 +424,46 @@ def test_a_damaged_remembered_model_falls_back_to_the_shipped_one(qtbot, make_wi
     assert "remembered.pt" in text and "shipped model" in text
     draw_digit(qtbot, window.pad.canvas, 7)
     wait_for_digit(qtbot, window, "7")
+
+
+def test_what_the_pad_shows_follows_every_change_of_its_strokes(qtbot, make_window):
+    """Finished strokes are painted once and reused: after a stroke, undo, redo, the eraser,
+    a resize, a new pen width or a clear, the pad shows what painting them afresh shows."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    window = make_window()
+    canvas = window.pad.canvas
+
+    def shown() -> np.ndarray:
+        image = canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1).copy()
+
+    def fresh() -> np.ndarray:
+        canvas._ink = None  # nothing reused: every stroke drawn now
+        return shown()
+
+    empty = shown()
+    draw_digit(qtbot, canvas, 1)
+    one = shown()
+    assert not np.array_equal(one, empty) and np.array_equal(one, fresh())
+    draw_digit(qtbot, canvas, 4)  # two more strokes over it
+    assert np.array_equal(shown(), fresh())
+    qtbot.mouseClick(window.pad.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.pad.undo_button, Qt.MouseButton.LeftButton)
+    assert np.array_equal(shown(), one)
+    qtbot.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo one
+    redone = shown()
+    assert not np.array_equal(redone, one) and np.array_equal(redone, fresh())
+    x, y = canvas.strokes()[-1][-1]
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=canvas.widget_point(x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=canvas.widget_point(x, y))
+    assert len(canvas.strokes()) == 1 and np.array_equal(shown(), one)  # erased
+    size = canvas.size()
+    window.resize(window.width() + 160, window.height() + 100)
+    qtbot.waitUntil(lambda: canvas.size() != size)
+    assert np.array_equal(shown(), fresh())
+    qtbot.keyClick(window.pad.pen_slider, Qt.Key.Key_PageUp)  # a wider pen
+    assert np.array_equal(shown(), fresh())
+    qtbot.mouseClick(window.pad.clear_button, Qt.MouseButton.LeftButton)
+    assert canvas.is_empty() and np.array_equal(shown(), fresh())
