@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
                 entries.append((f"Trained: {best.parent.name}", str(best)))
         for path in (self.active_model_path, self.loading_model_path):
             if path and path not in [p for _, p in entries]:
-                entries.append((Path(path).name, path))
+                entries.append((checkpoint_label(path), path))
         self.network_tab.set_models(entries)
         current = self.active_model_path
         if self.loading_model_path is not None:
@@ -664,3 +664,12 @@ def trained_model_card(info: dict, path: str) -> str:
     else:
         lines += ["", "This checkpoint does not record how it was trained."]
     return "\n".join(lines) + "\n"
+
+
+def checkpoint_label(path: str) -> str:
+    """A run writes best.pt and last.pt in its own folder, so those names alone say nothing
+    (two runs' best.pt look the same in the model box): the folder names them."""
+    file = Path(path)
+    if file.stem in ("best", "last") or file.stem.startswith("epoch"):
+        return f"{file.parent.name}/{file.name}"
+    return file.name
