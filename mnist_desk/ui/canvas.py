@@ -57,6 +57,7 @@ class DrawingCanvas(QWidget):
         self._emit_timer.timeout.connect(self._emit_now)
         self.logical_width = LOGICAL_SIDE  # wider in number mode (issue 14)
         self._boxes: list[tuple[tuple[float, float, float, float], bool, bool]] = []
+        self._keyboard_focus = False  # reached with Tab: show it, as buttons do
 
     # ----- public API -------------------------------------------------------------------
     def strokes(self) -> list[Stroke]:
@@ -192,7 +193,21 @@ class DrawingCanvas(QWidget):
         return (min(max(x, 0.0), self.logical_width), min(max(y, 0.0), LOGICAL_SIDE))
 
     # ----- events -----------------------------------------------------------------------
+    def focusInEvent(self, event) -> None:  # noqa: N802
+        keyboard = (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+        self._keyboard_focus = event.reason() in keyboard
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._keyboard_focus = False
+        super().focusOutEvent(event)
+        self.update()
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self._keyboard_focus:
+            self._keyboard_focus = False  # drawing now: the frame would only distract
+            self.update()
         point = self._to_logical(event.position())
         if event.button() == Qt.MouseButton.LeftButton:
             self._current = [point]
@@ -278,6 +293,12 @@ class DrawingCanvas(QWidget):
             painter.drawText(square, Qt.AlignmentFlag.AlignCenter, hint)
         self._paint_strokes(painter, square)
         self._paint_boxes(painter, square)
+        if self._keyboard_focus and self.hasFocus():
+            # The pad draws its own black square, so no style paints a focus frame on it:
+            # without this, Tab onto the pad looks like focus went nowhere.
+            painter.setPen(QPen(self.palette().color(self.palette().ColorRole.Highlight), 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(square.adjusted(1.5, 1.5, -1.5, -1.5))
         painter.end()
 
     def _paint_boxes(self, painter: QPainter, square: QRectF) -> None:
