@@ -560,9 +560,8 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        if not restored:  # none saved, or damaged bytes: the default size, not the minimum
             self.resize(1000, 680)
         self.pad.pen_slider.setValue(
             settings_io.read(s, "pad/pen_width", self.pad.pen_slider.value(), int)

@@ -226,6 +226,18 @@ def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_hom
     wait_for_digit(qtbot, window, "1")
 
 
+def test_a_damaged_window_geometry_opens_the_window_at_its_usual_size(
+    qtbot, make_window, isolated_home
+):
+    """restoreGeometry refuses damaged bytes; the window then fell to its minimum size."""
+    window = make_window()
+    usual = window.size()
+    window.close()
+    (isolated_home / "settings.ini").write_text("[window]\ngeometry=@ByteArray(\\x1\\xd9)\n")
+    again = make_window()
+    assert again.size() == usual and usual != again.minimumSize()
+
+
 def test_a_pipe_named_like_the_settings_file_does_not_block_the_start(
     qtbot, make_window, isolated_home
 ):
