@@ -563,10 +563,14 @@ class MainWindow(QMainWindow):
         restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
         if not restored:  # none saved, or damaged bytes: the default size, not the minimum
             self.resize(1000, 680)
-        self.pad.pen_slider.setValue(
-            settings_io.read(s, "pad/pen_width", self.pad.pen_slider.value(), int)
-        )
-        self.pad.k_spin.setValue(settings_io.read(s, "pad/top_k", 3, int))
+        for widget, key, default in (
+            (self.pad.pen_slider, "pad/pen_width", self.pad.pen_slider.value()),
+            (self.pad.k_spin, "pad/top_k", 3),
+        ):
+            value = settings_io.read(s, key, default, int)
+            # Out of range is damage too: the default, not the nearest end (a 4 px pen).
+            inside = widget.minimum() <= value <= widget.maximum()
+            widget.setValue(value if inside else default)
         self.pad.preview_check.setChecked(settings_io.read(s, "pad/show_preview", True, bool))
         self.pad.set_number_mode(settings_io.read(s, "pad/number_mode", False, bool))
         self.tabs.setCurrentIndex(settings_io.read(s, "window/tab", 0, int))
