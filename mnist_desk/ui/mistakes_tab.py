@@ -375,7 +375,9 @@ class MistakesTab(QWidget):
             self.sort_combo.currentIndex() == 0,
         )
         count = self.model.rowCount()
-        self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}")
+        # Before an evaluation there is nothing to count: "0 digits" read as "no mistakes".
+        counted = self.result is not None
+        self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}" if counted else "")
         true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
         empty = count == 0
         if self.result is None:

@@ -108,6 +108,20 @@ def test_before_an_evaluation_the_tab_says_what_to_press(qtbot, make_window):
     assert "Evaluate on the MNIST test set" in tab.empty_label.text()
 
 
+def test_a_filter_chosen_before_an_evaluation_counts_nothing(qtbot, make_window):
+    """Choosing "True 3" with the keyboard before evaluating showed "0 digits": as if the
+    model made no mistakes on 3s. Until there is a result there is no count."""
+    window = make_window()
+    tab = window.mistakes_tab
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(2).center())
+    for _ in range(4):
+        qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)
+    assert tab.true_filter.currentData() == 3
+    assert "digit" not in tab.count_label.text()
+    assert "Evaluate on the MNIST test set" in tab.empty_label.text()
+
+
 def test_an_evaluation_can_be_cancelled(qtbot, make_window, mnist_root):
     window = make_window()
     window.train_tab.fields["data"].setText(str(mnist_root))
