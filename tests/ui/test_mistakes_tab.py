@@ -255,3 +255,20 @@ def test_a_double_click_on_a_mistake_opens_it_on_the_pad(
     assert window.tabs.currentWidget() is window.pad
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
     assert window.pad.predicted_digit() == tab.model.predictions[i]
+
+
+def test_enter_on_a_gallery_digit_opens_it_on_the_pad(qtbot, make_window, mnist_root, monkeypatch):
+    """Double-click was the only way from the gallery to the pad besides a button Tab must
+    travel to: Enter on the current digit does it, as in My digits."""
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    tab.gallery.setFocus(Qt.FocusReason.TabFocusReason)
+    tab.gallery.setCurrentIndex(tab.model.index(0))
+    qtbot.keyClick(tab.gallery, Qt.Key.Key_Right)
+    i = tab.current_test_index()
+    assert i == tab.model.test_index(1)
+    qtbot.keyClick(tab.gallery, Qt.Key.Key_Return)
+    assert window.tabs.currentWidget() is window.pad
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    assert window.pad.predicted_digit() == tab.model.predictions[i]
