@@ -547,6 +547,7 @@ NOTCH_DEPTH = 0.05  # × height: a notch this deep above and below marks where d
 NOTCH_PRIOR = -math.log(1.5)  # …a surer sign than a thin column, so a cut there costs less
 CUT_PRIOR = -math.log(3.0)  # a cut must make the pieces three times as likely as the whole…
 CROSS_PRIOR = -math.log(2.0)  # …and twice more for each extra stroke it cuts through
+LOOP_WIDTH = 0.2  # × height: a hole this wide is a digit's loop (0, 6, 8, 9), never cut through
 
 
 def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[int, float]]:
@@ -578,7 +579,26 @@ def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[i
         for m in near:  # the notch is where that minimum really is
             del cuts[m]
         cuts[c] = NOTCH_PRIOR
-    return sorted((c, float(prior)) for c, prior in cuts.items())
+    loops = loop_spans(blob, height)
+    return sorted(
+        (c, float(prior)) for c, prior in cuts.items() if not any(a < c < b for a, b in loops)
+    )
+
+
+def loop_spans(blob: np.ndarray, height: float) -> list[tuple[int, int]]:
+    """Column spans of the blob's loops: holes at least ``LOOP_WIDTH`` × the height wide."""
+    labels, count = label_components(~blob)
+    if count == 0:
+        return []
+    outside = set(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]).tolist())
+    spans = []
+    for k in range(1, count + 1):
+        if k in outside:
+            continue
+        columns = np.flatnonzero((labels == k).any(axis=0))
+        if columns[-1] - columns[0] + 1 >= LOOP_WIDTH * height:
+            spans.append((int(columns[0]), int(columns[-1])))
+    return spans
 
 
 def notches(blob: np.ndarray, height: float, edge: int) -> list[int]:

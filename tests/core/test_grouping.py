@@ -426,3 +426,38 @@ def test_a_sample_holding_two_digits_side_by_side_is_told_apart():
     assert not grouping.two_digits_side_by_side([corner, stem])
     body, bar = digit_strokes(5, 20)
     assert not grouping.two_digits_side_by_side([body, [(x + 40, y) for x, y in bar]])
+
+
+def _rings(*lefts, width=110, height=60, pen=8):
+    """Zeros drawn as rings (wider than tall) side by side, as one ink mask."""
+    image = Image.new("L", (max(lefts) + width + 20, height + 20), 0)
+    draw = ImageDraw.Draw(image)
+    for left in lefts:
+        draw.ellipse((left, 10, left + width, 10 + height), outline=255, width=pen)
+    mask = np.array(image) > 0
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def test_no_cut_opens_a_digits_loop(monkeypatch):
+    """A wide 0 in an image was cut in two and read "67": the middle of a ring holds the least
+    ink, so it was a candidate cut. A loop belongs to one digit; the join of two touching
+    zeros, between their loops, is still offered."""
+    wide_zero = _rings(10)
+    height = wide_zero.shape[0]
+    loops = grouping.loop_spans(wide_zero, height)
+    assert len(loops) == 1
+    (a, b) = loops[0]
+
+    def inside(cuts):
+        return [c for c, _ in cuts if a < c < b]
+
+    assert inside(grouping.candidate_cuts(wide_zero, height, 12)) == []
+    with monkeypatch.context() as patch:
+        patch.setattr(grouping, "loop_spans", lambda *_: [])
+        assert inside(grouping.candidate_cuts(wide_zero, height, 12)) != []  # what it was
+
+    two = _rings(10, 112)  # the second ring's left side lies on the first one's right side
+    first, second = sorted(grouping.loop_spans(two, height))
+    cuts = [c for c, _ in grouping.candidate_cuts(two, height, 12)]
+    assert any(first[1] <= c <= second[0] for c in cuts)
