@@ -62,6 +62,7 @@ class DrawingCanvas(QWidget):
         # growing stroke or for the number's boxes then blits it instead of redrawing every
         # path (8 digits' strokes took about 4 ms per paint).
         self._ink: tuple[list, tuple, QImage] | None = None
+        self._keyboard_focus = False  # reached with Tab: show it, as buttons do
 
     # ----- public API -------------------------------------------------------------------
     def strokes(self) -> list[Stroke]:
@@ -197,7 +198,21 @@ class DrawingCanvas(QWidget):
         return (min(max(x, 0.0), self.logical_width), min(max(y, 0.0), LOGICAL_SIDE))
 
     # ----- events -----------------------------------------------------------------------
+    def focusInEvent(self, event) -> None:  # noqa: N802
+        keyboard = (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+        self._keyboard_focus = event.reason() in keyboard
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._keyboard_focus = False
+        super().focusOutEvent(event)
+        self.update()
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self._keyboard_focus:
+            self._keyboard_focus = False  # drawing now: the frame would only distract
+            self.update()
         point = self._to_logical(event.position())
         if event.button() == Qt.MouseButton.LeftButton:
             self._current = [point]
@@ -285,6 +300,12 @@ class DrawingCanvas(QWidget):
         if self._current:
             self._paint_strokes(painter, square, [self._current])
         self._paint_boxes(painter, square)
+        if self._keyboard_focus and self.hasFocus():
+            # The pad draws its own black square, so no style paints a focus frame on it:
+            # without this, Tab onto the pad looks like focus went nowhere.
+            painter.setPen(QPen(self.palette().color(self.palette().ColorRole.Highlight), 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(square.adjusted(1.5, 1.5, -1.5, -1.5))
         painter.end()
 
     def _ink_layer(self, square: QRectF) -> QImage:

@@ -226,6 +226,31 @@ def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_hom
     wait_for_digit(qtbot, window, "1")
 
 
+def test_a_damaged_window_geometry_opens_the_window_at_its_usual_size(
+    qtbot, make_window, isolated_home
+):
+    """restoreGeometry refuses damaged bytes; the window then fell to its minimum size."""
+    window = make_window()
+    usual = window.size()
+    window.close()
+    (isolated_home / "settings.ini").write_text("[window]\ngeometry=@ByteArray(\\x1\\xd9)\n")
+    again = make_window()
+    assert again.size() == usual and usual != again.minimumSize()
+
+
+def test_an_out_of_range_pen_width_in_the_settings_means_the_default_pen(
+    qtbot, make_window, isolated_home
+):
+    """A hand-edited or damaged pen width of -5 gave the thinnest pen, not the usual one."""
+    window = make_window()
+    usual_pen, usual_k = window.pad.pen_slider.value(), window.pad.k_spin.value()
+    window.close()
+    (isolated_home / "settings.ini").write_text("[pad]\npen_width=-5\ntop_k=400\n")
+    again = make_window()
+    assert again.pad.pen_slider.value() == usual_pen != again.pad.pen_slider.minimum()
+    assert again.pad.k_spin.value() == usual_k
+
+
 def test_a_pipe_named_like_the_settings_file_does_not_block_the_start(
     qtbot, make_window, isolated_home
 ):
