@@ -51,6 +51,13 @@ def _static_plot(plot: pg.PlotWidget) -> None:
     plot.setMouseEnabled(False, False)
     plot.hideButtons()
     plot.setMenuEnabled(False)
+    _no_tab_stop(plot)
+
+
+def _no_tab_stop(plot: pg.PlotWidget) -> None:
+    """A chart does nothing with keys and draws no focus: as a Tab stop it only made the
+    focus vanish. (Its cells, classes and runs are also reachable by combo boxes and lists.)"""
+    plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
 
 def export_png(widget: QWidget, parent: QWidget | None = None, path: str | None = None) -> str:
@@ -202,6 +209,7 @@ class CurvesPlot(pg.PlotWidget):
         self._title = title
         self._legend: dict[str, str] = {}  # series → colour, in the order they appeared
         _style_plot(self)
+        _no_tab_stop(self)
         self.update_title()
         self.getAxis("bottom").setLabel("epoch")
         self.showGrid(x=True, y=True, alpha=0.2)

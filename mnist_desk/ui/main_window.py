@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
                 entries.append((f"Trained: {best.parent.name}", str(best)))
         for path in (self.active_model_path, self.loading_model_path):
             if path and path not in [p for _, p in entries]:
-                entries.append((Path(path).name, path))
+                entries.append((checkpoint_label(path), path))
         self.network_tab.set_models(entries)
         current = self.active_model_path
         if self.loading_model_path is not None:
@@ -560,14 +560,17 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        if not restored:  # none saved, or damaged bytes: the default size, not the minimum
             self.resize(1000, 680)
-        self.pad.pen_slider.setValue(
-            settings_io.read(s, "pad/pen_width", self.pad.pen_slider.value(), int)
-        )
-        self.pad.k_spin.setValue(settings_io.read(s, "pad/top_k", 3, int))
+        for widget, key, default in (
+            (self.pad.pen_slider, "pad/pen_width", self.pad.pen_slider.value()),
+            (self.pad.k_spin, "pad/top_k", 3),
+        ):
+            value = settings_io.read(s, key, default, int)
+            # Out of range is damage too: the default, not the nearest end (a 4 px pen).
+            inside = widget.minimum() <= value <= widget.maximum()
+            widget.setValue(value if inside else default)
         self.pad.preview_check.setChecked(settings_io.read(s, "pad/show_preview", True, bool))
         self.pad.set_number_mode(settings_io.read(s, "pad/number_mode", False, bool))
         self.tabs.setCurrentIndex(settings_io.read(s, "window/tab", 0, int))
@@ -664,3 +667,12 @@ def trained_model_card(info: dict, path: str) -> str:
     else:
         lines += ["", "This checkpoint does not record how it was trained."]
     return "\n".join(lines) + "\n"
+
+
+def checkpoint_label(path: str) -> str:
+    """A run writes best.pt and last.pt in its own folder, so those names alone say nothing
+    (two runs' best.pt look the same in the model box): the folder names them."""
+    file = Path(path)
+    if file.stem in ("best", "last") or file.stem.startswith("epoch"):
+        return f"{file.parent.name}/{file.name}"
+    return file.name

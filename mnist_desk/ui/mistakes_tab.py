@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -184,7 +184,11 @@ class MistakesTab(QWidget):
         self.gallery.selectionModel().currentChanged.connect(self._on_current)
         # As in My digits, a double-click puts the digit on the pad.
         self.gallery.doubleClicked.connect(lambda _index: self._open_current())
-        self.gallery.setToolTip("Double-click a digit to open it on the pad.")
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # the keyboard's double-click
+            enter = QShortcut(QKeySequence(key), self.gallery)
+            enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+            enter.activated.connect(self._open_current)
+        self.gallery.setToolTip("Double-click a digit (or press Enter) to open it on the pad.")
         self.count_label = QLabel("")
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)
@@ -375,7 +379,9 @@ class MistakesTab(QWidget):
             self.sort_combo.currentIndex() == 0,
         )
         count = self.model.rowCount()
-        self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}")
+        # Before an evaluation there is nothing to count: "0 digits" read as "no mistakes".
+        counted = self.result is not None
+        self.count_label.setText(f"{count} digit{'' if count == 1 else 's'}" if counted else "")
         true, predicted = self.true_filter.currentData(), self.pred_filter.currentData()
         empty = count == 0
         if self.result is None:

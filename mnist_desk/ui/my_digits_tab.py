@@ -51,7 +51,11 @@ class MyDigitsTab(QWidget):
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.list.itemDoubleClicked.connect(self._open_item)
-        self.list.setToolTip("Double-click a digit to put it back on the pad.")
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # the keyboard's double-click
+            enter = QShortcut(QKeySequence(key), self.list)
+            enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+            enter.activated.connect(self._open_current)
+        self.list.setToolTip("Double-click a digit (or press Enter) to put it back on the pad.")
         self.relabel_button = QPushButton("Relabel…")
         self.relabel_button.setToolTip("Give the selected digit another label (0–9).")
         # A no-argument slot: clicked(bool) must never reach a label parameter.
@@ -213,6 +217,11 @@ class MyDigitsTab(QWidget):
         self.undo_button.setEnabled(bool(self.deleted))
         if self._run(lambda: [self.store.restore(d) for d in digits]):
             self.reload()
+
+    def _open_current(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self._open_item(item)
 
     def _open_item(self, item: QListWidgetItem) -> None:
         digit_id = item.data(Qt.ItemDataRole.UserRole)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPalette, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -183,7 +183,11 @@ class ClassBars(QWidget):
         self.names = [str(d) for d in range(10)]
         self.selected = -1
         self.setMinimumSize(320, 110)
-        self.setToolTip("Click a class to see what in the drawing speaks for it.")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # ←/→ or a digit key pick a class
+        self.setToolTip(
+            "Click a class (or Tab here and press ←/→ or its digit key)\n"
+            "to see what in the drawing speaks for it."
+        )
 
     def set_probabilities(self, probs: np.ndarray, names: list[str], selected: int) -> None:
         self.probs, self.names, self.selected = np.asarray(probs), names, selected
@@ -216,12 +220,39 @@ class ClassBars(QWidget):
                     Qt.AlignmentFlag.AlignCenter,
                     f"{p:.0%}",
                 )
+        if self.hasFocus():
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
         painter.end()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         index = int(event.position().x() / self._slot())
         if 0 <= index < len(self.probs):
             self.class_clicked.emit(index)
+
+    def event(self, event) -> bool:
+        """Digit keys are the window's "keep drawing as" shortcuts; here they pick a class."""
+        if event.type() == QEvent.Type.ShortcutOverride and self._key_class(event) is not None:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        index = self._key_class(event)
+        if index is None:
+            super().keyPressEvent(event)
+            return
+        self.class_clicked.emit(index)
+
+    def _key_class(self, event) -> int | None:
+        count = len(self.probs)
+        current = self.selected if self.selected >= 0 else int(np.argmax(self.probs[:count]))
+        step = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}.get(Qt.Key(event.key()))
+        if step is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            return min(max(current + step, 0), count - 1)
+        if event.text().isdigit() and int(event.text()) < min(count, 10):
+            return int(event.text())
+        return None
 
 
 class CompareView(QWidget):

@@ -429,8 +429,7 @@ def test_a_sample_holding_two_digits_side_by_side_is_told_apart():
 
 
 def _wide_rings(*lefts, width=110, height=60, pen=8):
-    """Zeros drawn as rings (wider than tall) side by side, as one ink mask; its own name, so
-    the notch test keeps ``_rings`` (round ones, by count)."""
+    """Zeros drawn as rings (wider than tall) side by side, as one ink mask."""
     image = Image.new("L", (max(lefts) + width + 20, height + 20), 0)
     draw = ImageDraw.Draw(image)
     for left in lefts:

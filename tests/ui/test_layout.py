@@ -280,3 +280,23 @@ def test_number_mode_at_the_minimum_size_overlaps_nothing(qtbot, make_window):
     bars_bottom = top(pad.bars) + pad.bars.height()
     assert top(pad.number_strip) + strip.height() <= top(pad.bars)
     assert bars_bottom <= top(pad.preview) and bars_bottom <= top(pad.preview_check)
+
+
+def test_an_opened_run_checkpoint_is_named_by_its_folder(
+    qtbot, make_window, monkeypatch, tmp_path, shipped_checkpoint
+):
+    """Every run writes best.pt: opened from File → Open checkpoint, "best.pt" alone in the
+    model box (and the Network tab's compare list) does not say which run it is."""
+    window = make_window()
+    run = tmp_path / "tuesday_run"
+    run.mkdir()
+    best = run / "best.pt"
+    shutil.copy(shipped_checkpoint, best)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(best), ""))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.active_model_path == str(best), timeout=20000)
+    combo = window.pad.model_combo
+    assert combo.currentText() == "tuesday_run/best.pt"
+    assert "tuesday_run/best.pt" in combo.toolTip() or str(best) in combo.toolTip()

@@ -108,6 +108,20 @@ def test_before_an_evaluation_the_tab_says_what_to_press(qtbot, make_window):
     assert "Evaluate on the MNIST test set" in tab.empty_label.text()
 
 
+def test_a_filter_chosen_before_an_evaluation_counts_nothing(qtbot, make_window):
+    """Choosing "True 3" with the keyboard before evaluating showed "0 digits": as if the
+    model made no mistakes on 3s. Until there is a result there is no count."""
+    window = make_window()
+    tab = window.mistakes_tab
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(2).center())
+    for _ in range(4):
+        qtbot.keyClick(tab.true_filter, Qt.Key.Key_Down)
+    assert tab.true_filter.currentData() == 3
+    assert "digit" not in tab.count_label.text()
+    assert "Evaluate on the MNIST test set" in tab.empty_label.text()
+
+
 def test_an_evaluation_can_be_cancelled(qtbot, make_window, mnist_root):
     window = make_window()
     window.train_tab.fields["data"].setText(str(mnist_root))
@@ -238,6 +252,23 @@ def test_a_double_click_on_a_mistake_opens_it_on_the_pad(
     # A real double-click: press and release, then the double-click event on the same item.
     qtbot.mouseClick(tab.gallery.viewport(), Qt.MouseButton.LeftButton, pos=point)
     qtbot.mouseDClick(tab.gallery.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert window.tabs.currentWidget() is window.pad
+    qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
+    assert window.pad.predicted_digit() == tab.model.predictions[i]
+
+
+def test_enter_on_a_gallery_digit_opens_it_on_the_pad(qtbot, make_window, mnist_root, monkeypatch):
+    """Double-click was the only way from the gallery to the pad besides a button Tab must
+    travel to: Enter on the current digit does it, as in My digits."""
+    window, tab = _evaluated(qtbot, make_window, mnist_root, monkeypatch)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    tab.gallery.setFocus(Qt.FocusReason.TabFocusReason)
+    tab.gallery.setCurrentIndex(tab.model.index(0))
+    qtbot.keyClick(tab.gallery, Qt.Key.Key_Right)
+    i = tab.current_test_index()
+    assert i == tab.model.test_index(1)
+    qtbot.keyClick(tab.gallery, Qt.Key.Key_Return)
     assert window.tabs.currentWidget() is window.pad
     qtbot.waitUntil(lambda: window.pad.last_probs is not None, timeout=10000)
     assert window.pad.predicted_digit() == tab.model.predictions[i]

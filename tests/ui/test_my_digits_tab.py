@@ -203,3 +203,28 @@ def test_fine_tune_from_the_train_tab_reports_before_and_after(qtbot, make_windo
     assert report.trained_on + report.held_out == 20
     assert "held-out digits" in window.train_tab.fine_tune_label.text()
     assert report.mnist_after > 0.9
+
+
+def test_enter_puts_the_current_digit_back_on_the_pad(qtbot, make_window):
+    """Double-click was the only way back to the pad: a keyboard user Tabs to the list,
+    moves with the arrows and presses Enter."""
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    _keep(qtbot, window, 1)
+    draw_digit(qtbot, window.pad.canvas, 7)
+    strokes = window.pad.canvas.strokes()
+    qtbot.keyClick(window.pad.canvas, Qt.Key.Key_7)
+    tab = window.my_digits_tab
+    qtbot.waitUntil(lambda: tab.list.count() == 2 and tab.accuracy() is not None, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is tab
+    tab.list.setFocus(Qt.FocusReason.TabFocusReason)
+    labels = [tab.list.item(i).text() for i in range(tab.list.count())]
+    target = next(i for i, text in enumerate(labels) if "label 7" in text)
+    tab.list.setCurrentRow(0)
+    for _ in range(target):
+        qtbot.keyClick(tab.list, Qt.Key.Key_Right)
+    qtbot.keyClick(tab.list, Qt.Key.Key_Return)
+    assert window.tabs.currentWidget() is window.pad
+    assert window.pad.canvas.strokes() == [[tuple(p) for p in s] for s in strokes]

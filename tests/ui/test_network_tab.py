@@ -440,3 +440,29 @@ def test_undo_redo_and_clear_keys_work_on_the_tab_s_own_pad(qtbot, make_window):
     qtbot.keyClick(tab.canvas, Qt.Key.Key_Escape)
     assert tab.canvas.is_empty() and pad_canvas.is_empty()
     window.close()
+
+
+def test_the_softmax_explains_a_class_chosen_with_the_keyboard(qtbot, network_window):
+    """ "Click a class to explain it" left keyboard users out: Tab reaches the softmax, a
+    digit key or ←/→ picks the class, and the digit key is not taken as "keep drawing as"."""
+    window = network_window
+    tab = window.network_tab
+    draw_digit(qtbot, window.pad.canvas, 7)
+    qtbot.waitUntil(lambda: window.pad.predicted_digit() == 7, timeout=20000)
+    open_tab(qtbot, window, tab)
+    wait_for_view(qtbot, tab, lambda v: v.target == 7)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    tab.export_button.setFocus(Qt.FocusReason.TabFocusReason)
+    for _ in range(10):
+        if tab.softmax.hasFocus():
+            break
+        qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+    assert tab.softmax.hasFocus()
+    kept = len(window.my_digits_tab.store.all())
+    qtbot.keyClick(tab.softmax, Qt.Key.Key_3)
+    wait_for_view(qtbot, tab, lambda v: v.target == 3)
+    assert tab.why_legend.explained == "3"
+    qtbot.keyClick(tab.softmax, Qt.Key.Key_Left)
+    wait_for_view(qtbot, tab, lambda v: v.target == 2)
+    assert len(window.my_digits_tab.store.all()) == kept

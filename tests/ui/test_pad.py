@@ -226,6 +226,31 @@ def test_a_corrupt_settings_file_means_defaults(qtbot, make_window, isolated_hom
     wait_for_digit(qtbot, window, "1")
 
 
+def test_a_damaged_window_geometry_opens_the_window_at_its_usual_size(
+    qtbot, make_window, isolated_home
+):
+    """restoreGeometry refuses damaged bytes; the window then fell to its minimum size."""
+    window = make_window()
+    usual = window.size()
+    window.close()
+    (isolated_home / "settings.ini").write_text("[window]\ngeometry=@ByteArray(\\x1\\xd9)\n")
+    again = make_window()
+    assert again.size() == usual and usual != again.minimumSize()
+
+
+def test_an_out_of_range_pen_width_in_the_settings_means_the_default_pen(
+    qtbot, make_window, isolated_home
+):
+    """A hand-edited or damaged pen width of -5 gave the thinnest pen, not the usual one."""
+    window = make_window()
+    usual_pen, usual_k = window.pad.pen_slider.value(), window.pad.k_spin.value()
+    window.close()
+    (isolated_home / "settings.ini").write_text("[pad]\npen_width=-5\ntop_k=400\n")
+    again = make_window()
+    assert again.pad.pen_slider.value() == usual_pen != again.pad.pen_slider.minimum()
+    assert again.pad.k_spin.value() == usual_k
+
+
 def test_a_pipe_named_like_the_settings_file_does_not_block_the_start(
     qtbot, make_window, isolated_home
 ):
@@ -424,3 +449,46 @@ def test_a_damaged_remembered_model_falls_back_to_the_shipped_one(qtbot, make_wi
     assert "remembered.pt" in text and "shipped model" in text
     draw_digit(qtbot, window.pad.canvas, 7)
     wait_for_digit(qtbot, window, "7")
+
+
+def test_what_the_pad_shows_follows_every_change_of_its_strokes(qtbot, make_window):
+    """Finished strokes are painted once and reused: after a stroke, undo, redo, the eraser,
+    a resize, a new pen width or a clear, the pad shows what painting them afresh shows."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    window = make_window()
+    canvas = window.pad.canvas
+
+    def shown() -> np.ndarray:
+        image = canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1).copy()
+
+    def fresh() -> np.ndarray:
+        canvas._ink = None  # nothing reused: every stroke drawn now
+        return shown()
+
+    empty = shown()
+    draw_digit(qtbot, canvas, 1)
+    one = shown()
+    assert not np.array_equal(one, empty) and np.array_equal(one, fresh())
+    draw_digit(qtbot, canvas, 4)  # two more strokes over it
+    assert np.array_equal(shown(), fresh())
+    qtbot.mouseClick(window.pad.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.pad.undo_button, Qt.MouseButton.LeftButton)
+    assert np.array_equal(shown(), one)
+    qtbot.keyClick(canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo one
+    redone = shown()
+    assert not np.array_equal(redone, one) and np.array_equal(redone, fresh())
+    x, y = canvas.strokes()[-1][-1]
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=canvas.widget_point(x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=canvas.widget_point(x, y))
+    assert len(canvas.strokes()) == 1 and np.array_equal(shown(), one)  # erased
+    size = canvas.size()
+    window.resize(window.width() + 160, window.height() + 100)
+    qtbot.waitUntil(lambda: canvas.size() != size)
+    assert np.array_equal(shown(), fresh())
+    qtbot.keyClick(window.pad.pen_slider, Qt.Key.Key_PageUp)  # a wider pen
+    assert np.array_equal(shown(), fresh())
+    qtbot.mouseClick(window.pad.clear_button, Qt.MouseButton.LeftButton)
+    assert canvas.is_empty() and np.array_equal(shown(), fresh())
