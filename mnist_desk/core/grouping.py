@@ -586,19 +586,28 @@ def candidate_cuts(blob: np.ndarray, height: float, thin: float) -> list[tuple[i
 
 
 def loop_spans(blob: np.ndarray, height: float) -> list[tuple[int, int]]:
-    """Column spans of the blob's loops: holes at least ``LOOP_WIDTH`` × the height wide."""
+    """Column spans of the blob's loops: holes at least ``LOOP_WIDTH`` × the height wide.
+
+    Two round digits that overlap enclose a lens between their loops; it is no loop of
+    either digit (the cut between them runs through it), so a hole with a loop wholly on
+    each side of it is left out.
+    """
     labels, count = label_components(~blob)
     if count == 0:
         return []
     outside = set(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]).tolist())
-    spans = []
+    holes = []
     for k in range(1, count + 1):
         if k in outside:
             continue
         columns = np.flatnonzero((labels == k).any(axis=0))
         if columns[-1] - columns[0] + 1 >= LOOP_WIDTH * height:
-            spans.append((int(columns[0]), int(columns[-1])))
-    return spans
+            holes.append((int(columns[0]), int(columns[-1])))
+    return [
+        (a, b)
+        for a, b in holes
+        if not (any(d < a for _, d in holes) and any(c > b for c, _ in holes))
+    ]
 
 
 def notches(blob: np.ndarray, height: float, edge: int) -> list[int]:

@@ -461,3 +461,14 @@ def test_no_cut_opens_a_digits_loop(monkeypatch):
     first, second = sorted(grouping.loop_spans(two, height))
     cuts = [c for c, _ in grouping.candidate_cuts(two, height, 12)]
     assert any(first[1] <= c <= second[0] for c in cuts)
+
+
+def test_overlapping_zeros_can_still_be_cut_through_the_lens_between_them():
+    """Overlapping rings enclose a lens between their loops: it is neither digit's loop."""
+    two = _wide_rings(10, 90)  # 30 px of overlap
+    height = two.shape[0]
+    loops = grouping.loop_spans(two, height)
+    assert len(loops) == 2  # the rings' own holes, not the lens
+    (a, b), (c, d) = sorted(loops)
+    cuts = [x for x, _ in grouping.candidate_cuts(two, height, 12)]
+    assert any(b < x < c for x in cuts)
