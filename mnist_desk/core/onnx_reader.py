@@ -86,6 +86,9 @@ def build_reader(model: nn.Module, mean: float, std: float) -> OnnxReader | None
     from mnist_desk.core.inspect import last_linear
 
     model = copy.deepcopy(model).cpu().eval()  # the caller's model keeps no export state
+    for module in model.modules():  # hooks copied along (an inspection under way) stay out
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
     try:
         final = last_linear(model)[1]
     except ValueError:

@@ -340,7 +340,9 @@ def test_the_status_bar_says_which_test_accuracy_it_shows(qtbot, make_window, sh
     )
     assert "after calibration" in window.model_status.toolTip()
     # the live pad reads through onnxruntime where it is installed (the dev extras bring it)
-    assert "read with onnxruntime" in window.model_status.toolTip()
+    from tests.ui.test_app import _engine
+
+    assert f"read with {_engine()}." in window.model_status.toolTip()
 
 
 def _first_table_row(browser):
