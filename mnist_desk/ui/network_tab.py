@@ -380,6 +380,7 @@ class NetworkTab(QWidget):
         self._entries: list[tuple[str, str]] = []
         self._snapshots: list[Path] = []
         self._index_job = None
+        self._index_source = ""  # the checkpoint whose index the job builds
         self._index_tried: set[str] = set()
         self._selected: tuple[str, int] | None = None
         self._hovering: tuple[str, int] | None = None
@@ -873,8 +874,13 @@ class NetworkTab(QWidget):
             self.neighbour_status.setText("The feature index of this model is not built yet.")
             if view.source not in self._index_tried:
                 self.build_index()
-            elif self._index_job is not None:  # not "not built yet" under a moving bar
-                self.neighbour_status.setText(BUILDING_INDEX)
+            elif self._index_job is not None and self._index_source == view.source:
+                self.neighbour_status.setText(BUILDING_INDEX)  # not "not built yet" under a bar
+            if self._index_job is not None and self._index_source != view.source:
+                self.neighbour_status.setText(
+                    "The feature index of this model is not built yet; another model's index "
+                    "is being built first."
+                )
         else:
             self.neighbour_status.setText(view.index_message)
         busy = self._index_job is not None
@@ -889,7 +895,7 @@ class NetworkTab(QWidget):
 
         self._index_tried.add(source)
         job = self.runner.submit("feature index", build_index, source, None, self.index_limit)
-        self._index_job = job
+        self._index_job, self._index_source = job, source
         self.index_progress.setRange(0, 0)
         self.index_progress.setVisible(True)
         self.build_button.setVisible(False)

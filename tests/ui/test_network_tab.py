@@ -419,6 +419,21 @@ def test_the_index_build_says_it_is_building_and_can_be_cancelled(
     assert tab.view.index_state == "missing" and tab._index_job is not None
     assert tab.neighbour_status.text().startswith("Building the feature index")
 
+    # another model while the shipped one's index is built: its own is not being built
+    from mnist_desk.core.checkpoint import Checkpoint, clean_state_dict, save_checkpoint
+    from mnist_desk.core.models import build_model
+    from mnist_desk.paths import runs_dir
+
+    other = runs_dir() / "other" / "best.pt"
+    save_checkpoint(Checkpoint("mlp", clean_state_dict(build_model("mlp"))), other)
+    tab._index_tried.add(str(other))  # as after an earlier, cancelled build
+    window.load_model(str(other))
+    qtbot.waitUntil(lambda: tab.view is not None and tab.view.source == str(other), timeout=30000)
+    assert "another model's index is being built" in tab.neighbour_status.text()
+    window.load_model("")  # back to the shipped model, whose index is being built
+    qtbot.waitUntil(lambda: tab.view is not None and tab.view.source != str(other), timeout=30000)
+    assert tab.neighbour_status.text().startswith("Building the feature index")
+
     qtbot.mouseClick(tab.cancel_index_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.build_button.isVisible(), timeout=30000)
     assert "cancelled" in tab.neighbour_status.text()
