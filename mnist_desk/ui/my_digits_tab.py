@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -79,6 +79,7 @@ class MyDigitsTab(QWidget):
         # Relabel and Delete act on the selection: greyed out while nothing is selected, so
         # a click is never silently ignored.
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.installEventFilter(self)
         self._update_buttons()
         buttons = QHBoxLayout()
         buttons.addWidget(self.relabel_button)
@@ -222,6 +223,26 @@ class MyDigitsTab(QWidget):
         item = self.list.currentItem()
         if item is not None:
             self._open_item(item)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        """Tabbing into the list selects its current digit: Qt only makes it current, and
+        Relabel and Delete stayed greyed out until Space was pressed."""
+        keyboard = (
+            Qt.FocusReason.TabFocusReason,
+            Qt.FocusReason.BacktabFocusReason,
+            Qt.FocusReason.ShortcutFocusReason,
+        )
+        if (
+            watched is self.list
+            and event.type() == QEvent.Type.FocusIn
+            and event.reason() in keyboard
+            and self.list.count()
+            and not self.list.selectedItems()
+        ):
+            item = self.list.currentItem() or self.list.item(0)
+            self.list.setCurrentItem(item)
+            item.setSelected(True)
+        return super().eventFilter(watched, event)
 
     def _open_item(self, item: QListWidgetItem) -> None:
         digit_id = item.data(Qt.ItemDataRole.UserRole)

@@ -228,3 +228,32 @@ def test_enter_puts_the_current_digit_back_on_the_pad(qtbot, make_window):
     qtbot.keyClick(tab.list, Qt.Key.Key_Return)
     assert window.tabs.currentWidget() is window.pad
     assert window.pad.canvas.strokes() == [[tuple(p) for p in s] for s in strokes]
+
+
+def test_tabbing_into_the_list_selects_a_digit_to_relabel_or_delete(qtbot, make_window):
+    """Qt makes the first digit current, not selected, when the list gets the focus by Tab:
+    Relabel and Delete stayed grey until Space. A keyboard user can now Tab in and press
+    Delete."""
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    _keep(qtbot, window, 1)
+    _keep(qtbot, window, 7)
+    tab = window.my_digits_tab
+    qtbot.waitUntil(lambda: tab.list.count() == 2, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert window.tabs.currentWidget() is tab
+    tab.list.clearSelection()
+    assert not tab.delete_button.isEnabled()
+    window.tabs.tabBar().setFocus()  # then Tab, as a person does, until the list has it
+    for _ in range(12):
+        if tab.list.hasFocus():
+            break
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert tab.list.hasFocus()
+    assert len(tab.list.selectedItems()) == 1
+    assert tab.delete_button.isEnabled() and tab.relabel_button.isEnabled()
+    qtbot.keyClick(tab.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: tab.list.count() == 1, timeout=10000)
