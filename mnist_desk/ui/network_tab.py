@@ -871,16 +871,18 @@ class NetworkTab(QWidget):
             labels = ", ".join(str(n[1]) for n in view.neighbours)
             self.neighbour_status.setText(f"It looks like these training digits: {labels}.")
         elif state == "missing":
-            self.neighbour_status.setText("The feature index of this model is not built yet.")
             if view.source not in self._index_tried:
-                self.build_index()
-            elif self._index_job is not None and self._index_source == view.source:
-                self.neighbour_status.setText(BUILDING_INDEX)  # not "not built yet" under a bar
-            if self._index_job is not None and self._index_source != view.source:
-                self.neighbour_status.setText(
+                self.build_index()  # unless another model's index is being built
+            if self._index_job is None:
+                text = "The feature index of this model is not built yet."
+            elif self._index_source == view.source:
+                text = BUILDING_INDEX  # not "not built yet" under a moving bar
+            else:
+                text = (
                     "The feature index of this model is not built yet; another model's index "
                     "is being built first."
                 )
+            self.neighbour_status.setText(text)
         else:
             self.neighbour_status.setText(view.index_message)
         busy = self._index_job is not None
