@@ -310,7 +310,8 @@ class DrawingCanvas(QWidget):
 
     def _ink_layer(self, square: QRectF) -> QImage:
         ratio = self.devicePixelRatioF()
-        key = (square.getRect(), self.pen_width, ratio, self.width(), self.height())
+        # what the picture depends on (the square follows from the size and logical width)
+        key = (self.width(), self.height(), self.logical_width, self.pen_width, ratio)
         if self._ink is None or self._ink[0] is not self._strokes or self._ink[1] != key:
             image = QImage(
                 round(self.width() * ratio),
